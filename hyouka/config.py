@@ -1,0 +1,259 @@
+"""The project configuration, ``hyouka.yaml``, as pydantic models.
+
+:func:`load_config` reads the file (and the files it ``include``s), validates it and turns every
+problem into one :class:`~hyouka.errors.ConfigError` naming the file, line and field. The JSON
+Schema for editors comes from :func:`json_schema`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from hyouka.errors import ConfigError, Location
+from hyouka.yamlsource import SourceMap, load_yaml
+
+CONFIG_FILE = "hyouka.yaml"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class PricingConfig(_Model):
+    """Price per million tokens, used to record the cost of each sample."""
+
+    input_per_mtok: float = Field(ge=0)
+    output_per_mtok: float = Field(ge=0)
+
+
+class ProviderConfig(BaseModel):
+    """A model endpoint. Unknown keys are passed to the provider as options."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(description="openai, anthropic, llamacpp, echo, or a plugin's type")
+    model: str = ""
+    base_url: str | None = None
+    api_key_env: str | None = Field(None, description="name of the env var holding the key")
+    headers: dict[str, str] = Field(default_factory=dict)
+    timeout: float = Field(60.0, gt=0, description="seconds per call")
+    max_retries: int = Field(6, ge=0)
+    rpm: float | None = Field(None, gt=0, description="requests per minute limit")
+    tpm: float | None = Field(None, gt=0, description="tokens per minute limit")
+    concurrency: int | None = Field(None, ge=1, description="max calls in flight")
+    pricing: PricingConfig | None = None
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class MessageConfig(_Model):
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+class CheckConfig(BaseModel):
+    """One check. ``type`` names a registered check; its own options are extra keys."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    value: Any = None
+    threshold: float | None = None
+    weight: float = Field(1.0, ge=0)
+    metric: str | None = None
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class VariantConfig(_Model):
+    """One version of the app: a prompt on a provider, or a Python app function."""
+
+    provider: str | None = None
+    model: str | None = None
+    prompt: str | None = Field(None, description="Jinja2 template file or inline text")
+    system: str | None = Field(None, description="system prompt file or inline text")
+    messages: list[MessageConfig] | None = None
+    app: str | None = Field(None, description="module:function of a Python app")
+    params: dict[str, Any] = Field(default_factory=dict)
+    family: str | None = Field(None, description="replicates (e.g. fine-tune seeds) share one")
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> VariantConfig:
+        has_prompt = self.prompt is not None or self.messages is not None
+        if self.app is None and not has_prompt:
+            raise ValueError("give either 'prompt' (with 'provider') or 'app: module:function'")
+        if self.app is not None and has_prompt:
+            raise ValueError("give 'prompt' or 'app', not both")
+        if self.app is None and self.provider is None:
+            raise ValueError("a prompt variant needs 'provider'")
+        if self.prompt is not None and self.messages is not None:
+            raise ValueError("give 'prompt' or 'messages', not both")
+        if self.app is not None and ":" not in self.app:
+            raise ValueError("'app' must look like 'module:function'")
+        return self
+
+
+class DatasetConfig(_Model):
+    path: str
+    checks: list[CheckConfig] = Field(default_factory=list)
+    description: str = ""
+
+
+class HumanConfig(_Model):
+    """Defaults for human-evaluation campaigns."""
+
+    mode: Literal["pairwise", "rating", "pairwise+rating"] = "pairwise+rating"
+    overlap: int = Field(3, ge=1)
+    rubric: str | None = Field(None, description="rubric file or inline text")
+    tags: list[str] = Field(default_factory=list)
+    instructions: str | None = None
+
+
+class ProjectConfig(_Model):
+    """The whole of ``hyouka.yaml``."""
+
+    name: str = Field(min_length=1)
+    store: str | None = Field(None, description="database URL; default: .hyouka/hyouka.db")
+    seed: int = 0
+    samples: int = Field(1, ge=1, le=1000)
+    concurrency: int = Field(16, ge=1, le=10000)
+    include: list[str] = Field(default_factory=list)
+    providers: dict[str, ProviderConfig] = Field(default_factory=dict)
+    variants: dict[str, VariantConfig] = Field(default_factory=dict)
+    datasets: dict[str, DatasetConfig] = Field(default_factory=dict)
+    checks: list[CheckConfig] = Field(default_factory=list)
+    judge_samples: int = Field(1, ge=1, le=20)
+    human: HumanConfig = Field(default_factory=HumanConfig)
+
+    @field_validator("datasets", mode="before")
+    @classmethod
+    def _dataset_shorthand(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: {"path": v} if isinstance(v, str) else v for k, v in value.items()}
+        return value
+
+
+class Project:
+    """A loaded project: its folder, its validated config and where each value came from."""
+
+    def __init__(self, root: Path, config: ProjectConfig, sources: list[SourceMap]) -> None:
+        self.root = root
+        self.config = config
+        self.sources = sources
+
+    @property
+    def config_path(self) -> Path:
+        return self.root / CONFIG_FILE
+
+    def resolve(self, relative: str) -> Path:
+        path = Path(relative)
+        return path if path.is_absolute() else self.root / path
+
+    def locate(self, *loc: str | int) -> Location:
+        return self.sources[0].locate(loc)
+
+    def database_url(self) -> str:
+        env = os.environ.get("HYOUKA_DATABASE_URL")
+        if env:
+            return env
+        if self.config.store:
+            return self.config.store
+        return f"sqlite:///{self.root / '.hyouka' / 'hyouka.db'}"
+
+
+def _format_validation_error(exc: ValidationError, smap: SourceMap) -> ConfigError:
+    err = exc.errors()[0]
+    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    field = ".".join(str(p) for p in loc)
+    message = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        location = smap.positions.get((*loc, "__key__"))
+        where = Location(smap.path, *location) if location else smap.locate(loc)
+        message = "unknown field (check the spelling; see docs/config.md)"
+        return ConfigError(message, where, field)
+    if err["type"] == "missing":
+        message = "this field is required"
+        return ConfigError(message, smap.locate(loc[:-1]), field)
+    count = exc.error_count()
+    if count > 1:
+        message += f" (and {count - 1} more problem{'s' if count > 2 else ''})"
+    return ConfigError(message, smap.locate(loc), field)
+
+
+def _merge_includes(data: dict[str, Any], root: Path, sources: list[SourceMap]) -> None:
+    """Merge ``checks`` and ``datasets`` from included files (e.g. the regressions file)."""
+    for i, rel in enumerate(data.get("include") or []):
+        path = root / str(rel)
+        if not path.exists():
+            loc = sources[0].locate(("include", i))
+            raise ConfigError(f"included file '{rel}' not found", loc, f"include.{i}")
+        extra, smap = load_yaml(path)
+        sources.append(smap)
+        if extra is None:
+            continue
+        if not isinstance(extra, dict) or set(extra) - {"checks", "datasets"}:
+            raise ConfigError(
+                "an included file may only hold 'checks' and 'datasets'", Location(str(path), 1)
+            )
+        data.setdefault("checks", [])
+        data["checks"] = list(data["checks"] or []) + list(extra.get("checks") or [])
+        datasets = dict(data.get("datasets") or {})
+        for name, value in (extra.get("datasets") or {}).items():
+            datasets.setdefault(name, value)
+        data["datasets"] = datasets
+
+
+def load_config(root: Path | str = ".") -> Project:
+    """Load and validate ``hyouka.yaml`` in ``root``."""
+    root = Path(root).resolve()
+    path = root / CONFIG_FILE
+    if not path.exists():
+        raise ConfigError(
+            "no hyouka.yaml here; create a project with 'hyouka init' or pass --project DIR",
+            Location(str(path)),
+        )
+    data, smap = load_yaml(path)
+    if not isinstance(data, dict):
+        raise ConfigError("the file must hold a mapping (key: value lines)", Location(str(path), 1))
+    sources = [smap]
+    _merge_includes(data, root, sources)
+    try:
+        config = ProjectConfig.model_validate(data)
+    except ValidationError as exc:
+        raise _format_validation_error(exc, smap) from None
+    _check_references(config, smap)
+    return Project(root, config, sources)
+
+
+def _check_references(config: ProjectConfig, smap: SourceMap) -> None:
+    for name, variant in config.variants.items():
+        if variant.provider is not None and variant.provider not in config.providers:
+            known = ", ".join(sorted(config.providers)) or "none defined"
+            loc = ("variants", name, "provider")
+            raise ConfigError(
+                f"unknown provider '{variant.provider}' (known: {known})",
+                smap.locate(loc),
+                ".".join(loc),
+            )
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of ``hyouka.yaml`` (for editors: yaml-language-server)."""
+    schema = ProjectConfig.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "hyouka.yaml"
+    return schema
+
+
+def json_schema_text() -> str:
+    return json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,1 @@
+"""Model providers: one async ``generate`` method each."""

@@ -1,0 +1,123 @@
+"""OpenAI-compatible chat completions: OpenAI, vLLM, Ollama, llama.cpp server, LM Studio, and
+most Japanese LLM APIs. Base URL, key from an env var, extra headers."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+
+from hyouka.errors import ConfigError, ProviderResponseError
+from hyouka.providers.base import BaseProvider, GenerateRequest, Generation, Pricing
+from hyouka.providers.http import AiohttpTransport, HttpTransport, check_response
+
+# Parameters passed through to the API as they are.
+PASSTHROUGH = {
+    "temperature",
+    "top_p",
+    "max_tokens",
+    "max_completion_tokens",
+    "stop",
+    "presence_penalty",
+    "frequency_penalty",
+    "logit_bias",
+    "response_format",
+    "top_k",
+    "min_p",
+    "repetition_penalty",
+    "reasoning_effort",
+    "n",
+}
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+
+
+def api_key_from_env(env_name: str | None, provider: str) -> str | None:
+    if not env_name:
+        return None
+    key = os.environ.get(env_name)
+    if not key:
+        raise ConfigError(
+            f"the environment variable {env_name} (api_key_env of provider '{provider}') "
+            "is not set"
+        )
+    return key
+
+
+class OpenAICompatProvider(BaseProvider):
+    """POST {base_url}/chat/completions."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        model: str,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        pricing: Pricing | None = None,
+        transport: HttpTransport | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(name, options)
+        self.model = model
+        self.url = (base_url or DEFAULT_BASE_URL).rstrip("/") + "/chat/completions"
+        self.headers = {"Content-Type": "application/json", **(headers or {})}
+        if api_key:
+            self.headers["Authorization"] = f"Bearer {api_key}"
+        self.pricing = pricing
+        self._owns_transport = transport is None
+        self.transport: HttpTransport = transport or AiohttpTransport()
+
+    def build_body(self, request: GenerateRequest) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "model": request.model or self.model,
+            "messages": [m.as_dict() for m in request.messages],
+        }
+        for key, value in request.params.items():
+            if key in PASSTHROUGH or key.startswith("extra_"):
+                body[key.removeprefix("extra_")] = value
+        if request.seed is not None:
+            body["seed"] = request.seed
+        return body
+
+    async def generate(self, request: GenerateRequest) -> Generation:
+        body = self.build_body(request)
+        started = time.perf_counter()
+        resp = await self.transport.post(
+            self.url, orjson.dumps(body), self.headers, request.timeout
+        )
+        latency = (time.perf_counter() - started) * 1000
+        data = check_response(resp, self.url)
+        return self.parse(data, body, latency)
+
+    def parse(self, data: Any, body: dict[str, Any], latency_ms: float) -> Generation:
+        try:
+            choice = data["choices"][0]
+            text = choice["message"].get("content") or ""
+        except (KeyError, IndexError, TypeError, AttributeError):
+            raise ProviderResponseError(
+                f"{self.url} answered without choices[0].message: {str(data)[:200]}",
+                retryable=True,
+            ) from None
+        usage = data.get("usage") or {}
+        tokens_in = usage.get("prompt_tokens")
+        tokens_out = usage.get("completion_tokens")
+        cost = self.pricing.cost(tokens_in, tokens_out) if self.pricing else None
+        return Generation(
+            text=text,
+            input_tokens=tokens_in,
+            output_tokens=tokens_out,
+            cost=cost,
+            latency_ms=latency_ms,
+            finish_reason=choice.get("finish_reason"),
+            raw_request=body,
+            raw_response=data,
+        )
+
+    async def aclose(self) -> None:
+        if self._owns_transport:
+            await self.transport.aclose()

@@ -1,0 +1,1 @@
+"""The runner: variants × cases × samples, concurrent, cached, resumable."""

@@ -1,0 +1,1 @@
+"""Checks and judges that score samples."""

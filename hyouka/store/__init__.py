@@ -1,0 +1,1 @@
+"""The store: one schema for SQLite and PostgreSQL, Alembic migrations, a facade."""

@@ -1,0 +1,126 @@
+"""Opening a database and migrating it.
+
+SQLite (the default, a file in the project folder) is opened in WAL mode with foreign keys on
+and migrated automatically: it belongs to one user. PostgreSQL is shared by a team, so its
+migrations are explicit (``hyouka db upgrade``); opening an out-of-date PostgreSQL store says so.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+
+from hyouka.errors import MissingDependencyError, StoreError
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _json_dumps(value: Any) -> str:
+    # orjson: ~10x faster than json.dumps for the payload side table (measured in
+    # benchmarks/runner_overhead.py); non-JSON values fall back to their str().
+    return orjson.dumps(value, default=str).decode("utf-8")
+
+
+def normalise_url(url: str) -> str:
+    """Accept ``postgresql://`` and ``postgres://`` and use the psycopg 3 driver for them."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+def create(url: str) -> Engine:
+    """An engine for ``url`` (SQLite file folders are created)."""
+    url = normalise_url(url)
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise StoreError(
+            f"'{url}' is not a database URL (examples: sqlite:///path/to/hyouka.db, "
+            "postgresql://user@host/dbname)"
+        ) from None
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30}, json_serializer=_json_dumps)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    try:
+        return create_engine(
+            url, pool_size=10, max_overflow=20, pool_pre_ping=True, json_serializer=_json_dumps
+        )
+    except (NoSuchModuleError, ModuleNotFoundError):
+        raise MissingDependencyError("psycopg", "postgres", "A PostgreSQL store") from None
+
+
+def _alembic_config(engine: Engine) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    return cfg
+
+
+def head_revision() -> str:
+    script = ScriptDirectory.from_config(_alembic_config(create_engine("sqlite://")))
+    head = script.get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    try:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+    except OperationalError as exc:
+        raise StoreError(f"cannot open the database {engine.url!r}: {exc.orig}") from None
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Apply migrations up to ``revision``."""
+    cfg = _alembic_config(engine)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    cfg = _alembic_config(engine)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, revision)
+
+
+def ensure_current(engine: Engine, auto_upgrade: bool | None = None) -> None:
+    """Make sure the schema is at head: upgrade SQLite, or tell the user what to run."""
+    if auto_upgrade is None:
+        auto_upgrade = engine.dialect.name == "sqlite"
+    current = current_revision(engine)
+    if current == head_revision():
+        return
+    if auto_upgrade:
+        upgrade(engine)
+        return
+    state = "empty" if current is None else f"at revision {current}"
+    raise StoreError(
+        f"the database {engine.url.render_as_string(hide_password=True)} is {state}, "
+        f"not at hyouka's schema {head_revision()}; run: hyouka db upgrade"
+    )

@@ -1,0 +1,43 @@
+"""Test helpers shipped with hyouka: a fake OpenAI/Anthropic HTTP server.
+
+Names are loaded on first use, so ``python -m hyouka.testing.fake_server`` does not import the
+module twice (runpy warns when a package's ``__init__`` has already imported it).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hyouka.testing.fake_server import (
+        Call,
+        FakeServer,
+        Fault,
+        FaultRule,
+        FaultSpec,
+        FaultSpecError,
+        Responder,
+        default_responder,
+        parse_fault,
+        prompt_key,
+    )
+
+__all__ = [
+    "Call",
+    "FakeServer",
+    "Fault",
+    "FaultRule",
+    "FaultSpec",
+    "FaultSpecError",
+    "Responder",
+    "default_responder",
+    "parse_fault",
+    "prompt_key",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        return getattr(importlib.import_module("hyouka.testing.fake_server"), name)
+    raise AttributeError(f"module 'hyouka.testing' has no attribute {name!r}")

@@ -1,0 +1,1 @@
+"""Japanese-aware text handling: normalisation and tokenisation."""
