@@ -99,7 +99,9 @@ def group_by_case(values: npt.ArrayLike, cases: npt.ArrayLike | None, name: str)
     arr = np.asarray(values, dtype=np.float64)
     if arr.ndim == 2:
         if cases is not None:
-            raise StatsInputError(f"{name}: pass either a 2-D cases × samples matrix or case labels")
+            raise StatsInputError(
+                f"{name}: pass either a 2-D cases × samples matrix or case labels"
+            )
         rows = np.repeat(np.arange(arr.shape[0]), arr.shape[1])
         flat = arr.ravel()
         keep = ~np.isnan(flat)

@@ -147,7 +147,9 @@ def cohen_kappa_table(table: npt.ArrayLike, *, weights: KappaWeights = None) -> 
     """Cohen's κ from a q × q contingency table (rows rater 1, columns rater 2)."""
     t = as_float_array(table, "table", ndim=2)
     if t.shape[0] != t.shape[1]:
-        raise StatsInputError(f"table: must be square (same categories for both raters), got {t.shape}")
+        raise StatsInputError(
+            f"table: must be square (same categories for both raters), got {t.shape}"
+        )
     p = t / t.sum()
     expected = np.outer(p.sum(axis=1), p.sum(axis=0))
     v = _weight_matrix(t.shape[0], weights)
@@ -184,17 +186,27 @@ def contingency_table(
     keep = ~np.isnan(a) & ~np.isnan(b)
     a, b = a[keep], b[keep]
     require_min_size(a.size, 1, "items rated by both raters")
-    cats = np.unique(np.concatenate([a, b])) if categories is None else as_float_array(categories, "categories")
+    cats = (
+        np.unique(np.concatenate([a, b]))
+        if categories is None
+        else as_float_array(categories, "categories")
+    )
     ia, ib = np.searchsorted(cats, a), np.searchsorted(cats, b)
     bad = (ia >= cats.size) | (ib >= cats.size)
-    if np.any(bad) or np.any(cats[np.minimum(ia, cats.size - 1)] != a) or np.any(cats[np.minimum(ib, cats.size - 1)] != b):
+    if (
+        np.any(bad)
+        or np.any(cats[np.minimum(ia, cats.size - 1)] != a)
+        or np.any(cats[np.minimum(ib, cats.size - 1)] != b)
+    ):
         raise StatsInputError("categories: a rating is not among the given categories (sorted)")
     table = np.zeros((cats.size, cats.size))
     np.add.at(table, (ia, ib), 1.0)
     return table, cats
 
 
-def fleiss_kappa(counts: npt.ArrayLike, *, method: Literal["fleiss", "randolph"] = "fleiss") -> float:
+def fleiss_kappa(
+    counts: npt.ArrayLike, *, method: Literal["fleiss", "randolph"] = "fleiss"
+) -> float:
     """Fleiss' κ from an items × categories count matrix (same number of raters per item).
 
     ``method="randolph"`` gives the free-marginal κ (chance agreement 1/q).
@@ -246,7 +258,7 @@ def gwet_ac1(ratings: npt.ArrayLike, *, n_categories: int | None = None) -> floa
 def gwet_ac1_table(table: npt.ArrayLike) -> float:
     """Gwet's AC1 from a two-rater q × q contingency table."""
     t = as_float_array(table, "table", ndim=2)
-    n, q = t.sum(), t.shape[0]
+    n, q = float(t.sum()), int(t.shape[0])
     p_a = float(np.trace(t)) / n
     pi = (t.sum(axis=0) + t.sum(axis=1)) / (2 * n)
     p_e = float((pi * (1 - pi)).sum()) / (q - 1)
@@ -260,13 +272,15 @@ def _delta(values: FloatArray, margins: FloatArray, metric: Metric) -> FloatArra
     """Squared difference δ²_ck between every pair of distinct values."""
     c, k = values[:, None], values[None, :]
     if metric == "nominal":
-        return (c != k).astype(np.float64)
+        unequal: FloatArray = (c != k).astype(np.float64)
+        return unequal
     if metric == "interval":
         return (c - k) ** 2
     if metric == "ratio":
         with np.errstate(invalid="ignore", divide="ignore"):
-            d = ((c - k) / (c + k)) ** 2
-        return np.nan_to_num(d)
+            d: FloatArray = ((c - k) / (c + k)) ** 2
+        d[~np.isfinite(d)] = 0.0  # 0/0 only when both values are 0, i.e. no difference
+        return d
     if metric == "ordinal":
         cum = np.cumsum(margins)
         lo = np.minimum(np.arange(values.size)[:, None], np.arange(values.size)[None, :])
@@ -276,9 +290,24 @@ def _delta(values: FloatArray, margins: FloatArray, metric: Metric) -> FloatArra
     raise StatsInputError(f"metric: expected nominal/ordinal/interval/ratio, got {metric!r}")
 
 
+# A values × values matrix beyond this many distinct values costs > 100 MB; such data is
+# continuous and belongs to the closed-form interval path.
+MAX_DISTINCT_VALUES = 3000
+
+
+def _matrix_counts(ratings: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
+    values, counts = value_counts(ratings)
+    if values.size > MAX_DISTINCT_VALUES:
+        raise StatsInputError(
+            f"ratings: {values.size} distinct values; nominal/ordinal/ratio α needs a value × "
+            f"value table. Round or bin the ratings, or use metric='interval'"
+        )
+    return values, counts
+
+
 def coincidence_matrix(ratings: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
     """Krippendorff's coincidence matrix o_ck over pairable units, and the values."""
-    values, counts = value_counts(ratings)
+    values, counts = _matrix_counts(ratings)
     m = counts.sum(axis=1)
     keep = m >= 2
     return values, _coincidences(counts[keep], m[keep], np.ones(int(keep.sum())))
@@ -353,13 +382,15 @@ def _alpha_stat(r: FloatArray, metric: Metric) -> tuple[int, Callable[[IntArray]
     if metric == "interval":
         stats = _interval_unit_stats(r)
         return stats.shape[0], lambda w: _alpha_interval_from_stats(stats * w[:, None])
-    values, counts = value_counts(r)
+    values, counts = _matrix_counts(r)
     m = counts.sum(axis=1)
     keep = m >= 2
     counts, m = counts[keep], m[keep]
 
     def stat(w: IntArray) -> float:
-        return _alpha_from_coincidences(_coincidences(counts, m, w.astype(np.float64)), values, metric)
+        return _alpha_from_coincidences(
+            _coincidences(counts, m, w.astype(np.float64)), values, metric
+        )
 
     return counts.shape[0], stat
 
@@ -401,7 +432,9 @@ def _coefficient(
     fn: Callable[[FloatArray], float]
     if coefficient == "cohen":
         if r.shape[1] != 2:
-            raise StatsInputError(f"ratings: Cohen's κ needs exactly 2 rater columns, got {r.shape[1]}")
+            raise StatsInputError(
+                f"ratings: Cohen's κ needs exactly 2 rater columns, got {r.shape[1]}"
+            )
         r = r[~np.isnan(r).any(axis=1)]
         cats = np.unique(r)
 
@@ -446,7 +479,9 @@ def item_disagreement(ratings: npt.ArrayLike, *, metric: Metric = "nominal") -> 
     return ItemDisagreement(m.astype(np.int64), majority, agreement, entropy, spread, contribution)
 
 
-def _item_contribution(counts: FloatArray, m: FloatArray, values: FloatArray, metric: Metric) -> FloatArray:
+def _item_contribution(
+    counts: FloatArray, m: FloatArray, values: FloatArray, metric: Metric
+) -> FloatArray:
     """D_o,u / D_e: each pairable unit's share of observed disagreement relative to chance."""
     out = np.full(m.size, np.nan)
     keep = m >= 2
@@ -479,9 +514,14 @@ def rater_leniency(
         x = r[shared, j]
         others_mean = (total[shared] - x) / (count[shared] - 1)
         others = np.delete(r[shared], j, axis=1)
-        agree = float(np.nanmean((others == x[:, None])[~np.isnan(others)])) if x.size else float("nan")
-        bias, low, high = _mean_t_interval(x - others_mean, level) if metric != "nominal" else (
-            float("nan"), float("nan"), float("nan"))
+        agree = (
+            float(np.nanmean((others == x[:, None])[~np.isnan(others)])) if x.size else float("nan")
+        )
+        bias, low, high = (
+            _mean_t_interval(x - others_mean, level)
+            if metric != "nominal"
+            else (float("nan"), float("nan"), float("nan"))
+        )
         without = krippendorff_alpha(np.delete(r, j, axis=1), metric=metric)
         out.append(RaterLeniency(j, int(x.size), bias, low, high, agree, alpha_all - without))
     return tuple(out)

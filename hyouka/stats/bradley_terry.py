@@ -107,7 +107,9 @@ def aggregate_votes(
         raise StatsInputError("left/right/outcome: need one entry per vote in each array")
     code = np.rint(y * 2).astype(np.int64)
     if np.any(np.abs(y * 2 - code) > 1e-9) or np.any((code < 0) | (code > 2)):
-        raise StatsInputError("outcome: each vote must be 1 (left wins), 0.5 (tie) or 0 (right wins)")
+        raise StatsInputError(
+            "outcome: each vote must be 1 (left wins), 0.5 (tie) or 0 (right wins)"
+        )
     names = np.unique(np.concatenate([lab_l, lab_r])) if items is None else np.asarray(items)
     li, ri = _index_of(names, lab_l, "left"), _index_of(names, lab_r, "right")
     if np.any(li == ri):
@@ -129,7 +131,9 @@ def aggregate_votes(
     )
 
 
-def _index_of(names: npt.NDArray[np.generic], labels: npt.NDArray[np.generic], what: str) -> IntArray:
+def _index_of(
+    names: npt.NDArray[np.generic], labels: npt.NDArray[np.generic], what: str
+) -> IntArray:
     order = np.argsort(names)
     pos = np.searchsorted(names, labels, sorter=order)
     pos = np.clip(pos, 0, names.size - 1)
@@ -140,8 +144,10 @@ def _index_of(names: npt.NDArray[np.generic], labels: npt.NDArray[np.generic], w
     return idx.astype(np.int64)
 
 
-def _pair_stats(votes: VoteCounts, count: FloatArray) -> tuple[IntArray, IntArray, FloatArray, FloatArray]:
-    """Collapse outcome rows to pairs: (i, j, score of i summed, votes) — the BT sufficient stats."""
+def _pair_stats(
+    votes: VoteCounts, count: FloatArray
+) -> tuple[IntArray, IntArray, FloatArray, FloatArray]:
+    """Collapse outcome rows to pairs: (i, j, summed score of i, votes), BT's sufficient stats."""
     m = len(votes.items)
     key = votes.left * m + votes.right
     uniq, inv = np.unique(key, return_inverse=True)
@@ -198,10 +204,14 @@ def fit_bradley_terry(votes: VoteCounts) -> FloatArray:
         loss, np.zeros(m), jac=True, method="L-BFGS-B", options={"gtol": 1e-10, "maxiter": 1000}
     )
     beta = np.asarray(res.x, dtype=np.float64)
-    return _newton(x, wins[None, :], total[None, :], beta[None, :])[0]
+    # A few Newton polish steps take L-BFGS's ~1e-6 answer to machine precision.
+    polished: FloatArray = _newton(x, wins[None, :], total[None, :], beta[None, :])[0]
+    return polished
 
 
-def _newton(x: FloatArray, wins: FloatArray, total: FloatArray, beta: FloatArray, iters: int = 30) -> FloatArray:
+def _newton(
+    x: FloatArray, wins: FloatArray, total: FloatArray, beta: FloatArray, iters: int = 30
+) -> FloatArray:
     """Batched Newton steps for many count vectors at once (rows of ``wins``/``total``).
 
     Adding the all-ones matrix J makes the Hessian invertible; because the gradient is
@@ -222,7 +232,8 @@ def _newton(x: FloatArray, wins: FloatArray, total: FloatArray, beta: FloatArray
         beta = beta + step
         if float(np.max(np.abs(step))) < 1e-10:
             break
-    return beta - beta.mean(axis=1, keepdims=True)
+    centred: FloatArray = beta - beta.mean(axis=1, keepdims=True)
+    return centred
 
 
 def sandwich_cov(votes: VoteCounts, beta: FloatArray) -> FloatArray:
@@ -253,7 +264,8 @@ def bootstrap_bradley_terry(
 def fastchat_rank(low: npt.ArrayLike, high: npt.ArrayLike) -> IntArray:
     """rank(m) = 1 + #{m′ : low(m′) > high(m)}: ties in rank mean "statistically tied"."""
     lo, hi = np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)
-    return (1 + np.sum(lo[None, :] > hi[:, None], axis=1)).astype(np.int64)
+    rank: IntArray = (1 + np.sum(lo[None, :] > hi[:, None], axis=1)).astype(np.int64)
+    return rank
 
 
 def bradley_terry(
@@ -299,7 +311,10 @@ def win_tie_loss(votes: VoteCounts) -> WinTieLoss:
     wins = np.zeros((m, m), dtype=np.int64)
     ties = np.zeros((m, m), dtype=np.int64)
     c = votes.count.astype(np.int64)
-    for o, target, a, b in ((1.0, wins, votes.left, votes.right), (0.0, wins, votes.right, votes.left)):
+    for o, target, a, b in (
+        (1.0, wins, votes.left, votes.right),
+        (0.0, wins, votes.right, votes.left),
+    ):
         sel = votes.outcome == o
         np.add.at(target, (a[sel], b[sel]), c[sel])
     sel = votes.outcome == 0.5

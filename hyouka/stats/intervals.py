@@ -179,9 +179,7 @@ def wilson_interval(successes: float, n: int, *, level: float = 0.95) -> Proport
     return ProportionInterval(p, low, high, successes, n, level, "wilson")
 
 
-def clopper_pearson_interval(
-    successes: int, n: int, *, level: float = 0.95
-) -> ProportionInterval:
+def clopper_pearson_interval(successes: int, n: int, *, level: float = 0.95) -> ProportionInterval:
     """Exact (Clopper–Pearson) binomial interval from Beta quantiles; conservative."""
     _check_counts(successes, n)
     check_level(level)
@@ -206,7 +204,9 @@ def variance_components(
     require_min_size(n, 2, "cases")
     multi = grouped.counts > 1
     if not np.any(multi):
-        raise StatsInputError("values: every case has one sample; need K ≥ 2 for a within-case spread")
+        raise StatsInputError(
+            "values: every case has one sample; need K ≥ 2 for a within-case spread"
+        )
     within = float(np.mean(grouped.variances[multi]))
     var_means = float(np.var(grouped.means, ddof=1))
     per_case_noise = np.where(multi, grouped.variances, within) / grouped.counts

@@ -269,7 +269,9 @@ def mcnemar_test(
     return TestResult(chi2, p, n, "mcnemar-chi2" + ("-cc" if correction else ""))
 
 
-def mcnemar_from_outcomes(a_pass: npt.ArrayLike, b_pass: npt.ArrayLike, **kwargs: bool) -> TestResult:
+def mcnemar_from_outcomes(
+    a_pass: npt.ArrayLike, b_pass: npt.ArrayLike, **kwargs: bool
+) -> TestResult:
     """McNemar test from per-case pass/fail arrays (one sample per case)."""
     a = as_float_array(a_pass, "a_pass").astype(bool)
     b = as_float_array(b_pass, "b_pass").astype(bool)
@@ -343,7 +345,9 @@ def _mean_within_var(cases: Cases, rows: npt.NDArray[np.int64]) -> float:
     v = cases.variances[rows]
     v = v[~np.isnan(v)]
     if v.size == 0:
-        raise StatsInputError("samples: need at least one case with K ≥ 2 samples to measure spread")
+        raise StatsInputError(
+            "samples: need at least one case with K ≥ 2 samples to measure spread"
+        )
     return float(v.mean())
 
 
@@ -393,7 +397,9 @@ def expected_best_of_n(values: npt.ArrayLike, n: int) -> float:
     return float(v @ weights)
 
 
-def adjust_pvalues(p_values: npt.ArrayLike, *, method: Literal["holm", "bh"] = "holm") -> FloatArray:
+def adjust_pvalues(
+    p_values: npt.ArrayLike, *, method: Literal["holm", "bh"] = "holm"
+) -> FloatArray:
     """Holm (family-wise) or Benjamini–Hochberg (false discovery rate) adjusted p-values."""
     p = as_float_array(p_values, "p_values")
     m = p.size
