@@ -52,7 +52,9 @@ def _normalized(
     pred: str, refs: References, normalizer: NormalizerSpec
 ) -> tuple[str, tuple[str, ...]]:
     norm = get_normalizer(normalizer).apply
-    return norm(pred), tuple(norm(ref) for ref in _as_refs(refs))
+    if isinstance(refs, str):  # the common case, without building a generator
+        return norm(pred), (norm(refs),)
+    return norm(pred), tuple([norm(ref) for ref in _as_refs(refs)])
 
 
 def _as_refs(refs: References) -> tuple[str, ...]:
@@ -133,8 +135,10 @@ def llm_jp_eval_char_f1(pred: str, refs: References) -> float:
     first blank line before scoring, which is left to the caller. Maximum over references.
     """
     p = _fuzzywuzzy_sorted(unicodedata.normalize("NFKC", pred))
-    return max(_token_sort_ratio(p, _fuzzywuzzy_sorted(unicodedata.normalize("NFKC", r)))
-               for r in _as_refs(refs))
+    return max(
+        _token_sort_ratio(p, _fuzzywuzzy_sorted(unicodedata.normalize("NFKC", r)))
+        for r in _as_refs(refs)
+    )
 
 
 def _fuzzywuzzy_sorted(text: str) -> str:
@@ -161,9 +165,7 @@ def levenshtein_distance(pred: str, refs: References, normalizer: NormalizerSpec
     return min(Levenshtein.distance(p, r) for r in rs)
 
 
-def levenshtein_similarity(
-    pred: str, refs: References, normalizer: NormalizerSpec = None
-) -> float:
+def levenshtein_similarity(pred: str, refs: References, normalizer: NormalizerSpec = None) -> float:
     """``1 - distance / max(len(pred), len(ref))``, the maximum over references; two empty
     strings score 1.0."""
     p, rs = _normalized(pred, refs, normalizer)
@@ -335,9 +337,10 @@ _CODE = re.compile(r"```.*?```|`[^`\n]*`", re.DOTALL)
 _URL = re.compile(r"https?://\S+")
 _LETTER = re.compile(r"[^\W\d_]")
 # Kana (full and half width, with iteration marks and the long vowel ー), CJK ideographs
-# (BMP, compatibility, extensions B..H) and 々〆〇. Every character here is also a _LETTER.
+# (BMP, compatibility, extensions B..H) and 々〆〇. The lookahead keeps unassigned code points
+# in those blocks out, so every match is also a _LETTER and the ratio never exceeds 1.
 _JAPANESE_LETTER = re.compile(
-    "[\u3005-\u3007\u3041-\u3096\u309d-\u309f\u30a1-\u30fa\u30fc-\u30ff\u31f0-\u31ff"
+    "(?=[^\\W\\d_])[\u3005-\u3007\u3041-\u3096\u309d-\u309f\u30a1-\u30fa\u30fc-\u30ff\u31f0-\u31ff"
     "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f\U00020000-\U0003134f]"
 )
 

@@ -59,7 +59,7 @@ _FULLWIDTH_TILDE = "\uff5e"  # ～ FULLWIDTH TILDE, what Windows IMEs type for �
 # Hyphens, dashes and minus signs that NFKC leaves alone (it maps only U+FF0D and U+FE63).
 # U+30FC ー and U+FF70 ｰ (katakana long vowel) are letters, not dashes: never listed here.
 _DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"
-_BRACKETS = "「」『』【】〔〕〈〉《》〖〗〘〙〚〛｢｣\"“”„‟«»"
+_BRACKETS = '「」『』【】〔〕〈〉《》〖〗〘〙〚〛｢｣"“”„‟«»'
 # Punctuation kept by strip_punctuation because deleting it changes what an answer says.
 _KEEP_PUNCTUATION = "%‰‱#&@*/\\′″"
 # "." and "," are handled by _NUMBER_PUNCT so "3.14" keeps its point and "1,000" -> "1000".
@@ -117,6 +117,14 @@ class Normalizer:
                 field="normalize.whitespace",
             )
 
+    def __getstate__(self) -> dict[str, object]:
+        # Pickle (e.g. to worker processes) the options only; caches are rebuilt on use.
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        for key, value in state.items():
+            object.__setattr__(self, key, value)
+
     def options(self) -> dict[str, object]:
         """The options that decide the output (everything except ``name``)."""
         data = asdict(self)
@@ -160,8 +168,10 @@ class Normalizer:
             text = _PARENTHESISED.sub("", text)
         elif self.strip_readings:
             text = _KANA_READING.sub("", text)
-        table = self._table
-        if table:
+        deleter, mapper, table = self._char_steps
+        if deleter is not None:
+            text = deleter.sub("", text)
+        if mapper is not None and mapper.search(text):
             text = text.translate(table)
         if self.strip_punctuation and ("." in text or "," in text):
             text = _NUMBER_PUNCT.sub("", text)
@@ -176,22 +186,35 @@ class Normalizer:
         return {}
 
     @functools.cached_property
-    def _table(self) -> dict[int, str | None]:
-        """One str.translate table for every character-level step (measured 3x faster than
-        chaining one translate per step on 50-character answers)."""
-        table: dict[int, str | None] = {}
-        if self.dashes:
-            table.update({ord(c): "-" for c in _DASHES})
-        if self.ascii_tilde:
-            table[ord("~")] = _WAVE_DASH
+    def _char_steps(self) -> tuple[re.Pattern[str] | None, re.Pattern[str] | None, dict[int, str]]:
+        """Compiled character-level steps: a regex of characters to delete, and a regex plus
+        translate table for characters to replace.
+
+        str.translate looks every character up in a dict (4.8 µs for a 50-character Japanese
+        answer); a regex character class scans in C (0.3 µs), so translate runs only when a
+        character to replace is present.
+        """
         deleted = self.delete_chars
         if self.strip_brackets:
             deleted += _BRACKETS
         if self.strip_punctuation:
             deleted += _punctuation_chars()
-        table.update({ord(c): None for c in deleted})
-        # A dash mapped to "-" must also vanish when "-" itself is deleted (AIO deletes "-").
-        return {k: (None if v is not None and v in deleted else v) for k, v in table.items()}
+        mapping: dict[str, str] = {}
+        if self.dashes:
+            mapping.update(dict.fromkeys(_DASHES, "-"))
+        if self.ascii_tilde:
+            mapping["~"] = _WAVE_DASH
+        # A dash mapped to "-" must vanish too when "-" itself is deleted (AIO deletes "-").
+        deleted += "".join(c for c, v in mapping.items() if v in deleted)
+        mapping = {c: v for c, v in mapping.items() if c not in deleted}
+        table = {ord(c): v for c, v in mapping.items()}
+        return _char_class(deleted), _char_class("".join(mapping)), table
+
+
+def _char_class(chars: str) -> re.Pattern[str] | None:
+    if not chars:
+        return None
+    return re.compile("[" + "".join(sorted({re.escape(c) for c in chars})) + "]")
 
 
 def _fix_whitespace(text: str, mode: str) -> str:
@@ -208,7 +231,9 @@ PRESETS: dict[str, Normalizer] = {
     # NFKC + 〜/～ + dashes + whitespace collapse: safe for every task.
     "default": Normalizer(name="default"),
     # Compare the raw strings.
-    "strict": Normalizer(nfkc=False, wave_dash=False, dashes=False, whitespace="keep", name="strict"),
+    "strict": Normalizer(
+        nfkc=False, wave_dash=False, dashes=False, whitespace="keep", name="strict"
+    ),
     # Short factual answers: also ignore case, brackets, punctuation, readings and spaces.
     "loose": Normalizer(
         ascii_tilde=True,
@@ -239,7 +264,9 @@ PRESETS: dict[str, Normalizer] = {
         name="jsquad",
     ),
     # llm-jp-eval v1.3: NFKC, then strip the ends.
-    "llm-jp-eval": Normalizer(wave_dash=False, dashes=False, whitespace="strip", name="llm-jp-eval"),
+    "llm-jp-eval": Normalizer(
+        wave_dash=False, dashes=False, whitespace="strip", name="llm-jp-eval"
+    ),
 }
 _ALIASES = {"none": "strict", "raw": "strict", "jglue": "jsquad", "llm_jp_eval": "llm-jp-eval"}
 
