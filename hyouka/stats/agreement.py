@@ -470,7 +470,7 @@ def item_disagreement(ratings: npt.ArrayLike, *, metric: Metric = "nominal") -> 
         share = counts / m[:, None]
         agreement = np.where(m >= 2, ((counts * (counts - 1)).sum(axis=1)) / (m * (m - 1)), np.nan)
         logs = np.where(share > 0, share * np.log(np.where(share > 0, share, 1.0)), 0.0)
-        entropy = np.where(m >= 1, -logs.sum(axis=1) / math.log(q), np.nan)
+        entropy = np.where(m >= 1, np.maximum(-logs.sum(axis=1), 0.0) / math.log(q), np.nan)
         majority = np.where(m >= 1, counts.max(axis=1) / m, np.nan)
     spread = np.full(r.shape[0], np.nan)
     multi = m >= 2

@@ -6,10 +6,14 @@ rag_app:answer``). ``params`` come from the variant, so one function serves ever
 - ``mode: extractive`` answers with the retrieved sentence that shares the most (rare) words
   with the question. No LLM: fast, deterministic, and a fair baseline, because the small
   local model cannot write good Japanese.
-- ``mode: llm`` (the default) puts the ``top_k`` passages into a Japanese prompt whose
+- ``mode: llm`` (the default) puts what it retrieved into a Japanese prompt whose
   instruction is chosen by ``style`` (``concise`` or ``detailed``, or your own text in
-  ``instruction``) and asks the variant's provider. Point the provider at any
-  OpenAI-compatible server in ``hyouka.yaml``; this file does not change.
+  ``instruction``) and asks the variant's provider. ``context: passages`` (the default) gives
+  the model the ``top_k`` passages, each cut at ``max_passage_chars``; ``context: sentences``
+  gives only the best sentence of each, a prompt about four times shorter (the small local
+  model reads Japanese at about 1.7 tokens per character, so this is what keeps it quick).
+  Point the provider at any OpenAI-compatible server in ``hyouka.yaml``; this file does not
+  change.
 
 Every answer returns the passages it used as ``contexts`` so hit@k and MRR can be scored
 against each case's ``gold_ids``.
@@ -39,16 +43,14 @@ PASSAGES = Path(__file__).resolve().parent / "data" / "passages.jsonl"
 # Only these variant params are sampling settings for the LLM; the rest configure the app.
 LLM_PARAMS = ("temperature", "top_p", "max_tokens")
 
-SYSTEM = "あなたは、与えられた文書だけを根拠に日本語で質問に答えるアシスタントです。"
+SYSTEM = "与えられた文書だけを根拠に、日本語で質問に答えてください。"
 STYLES = {
     "concise": (
-        "次の文書を読んで、質問に答えてください。答えだけを一語か一句で、短く書いてください。"
-        "文書に答えがなければ「わかりません」と書いてください。"
+        "答えだけを一語か一句で短く書いてください。文書に答えがなければ「わかりません」と書いてください。"
     ),
     "detailed": (
-        "次の文書を読んで、質問に答えてください。まず答えを一文で述べ、"
-        "続けて根拠となる文書の番号を [1] のように示してください。"
-        "文書に書かれていないことは書かないでください。"
+        "答えを一文で述べ、根拠の文書の番号を [1] のように示してください。"
+        "文書にないことは書かないでください。"
     ),
 }
 
@@ -127,39 +129,58 @@ def sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
 
 
-def best_sentence(question: str, hits: Sequence[Hit], index: Index) -> str:
-    """The sentence of the retrieved passages that covers the most question words, by IDF.
+def best_sentence_in(question: str, text: str, index: Index) -> tuple[str, float]:
+    """The sentence of ``text`` that covers the most question words, weighted by IDF.
 
-    Rare words (names, numbers) count for more than common ones; ties go to the sentence from
-    the higher-ranked passage.
+    Rare words (names, numbers) count for more than common ones; ties go to the earlier
+    sentence.
     """
     wanted = set(terms(question))
     best, best_score = "", -1.0
-    for hit in hits:
-        for sentence in sentences(hit.passage.text):
-            found = wanted & set(terms(sentence))
-            score = sum(index.bm25.idf.get(t, 0.0) for t in found)
-            if score > best_score:
-                best, best_score = sentence, score
-    return best
+    for sentence in sentences(text):
+        score = sum(index.bm25.idf.get(t, 0.0) for t in wanted & set(terms(sentence)))
+        if score > best_score:
+            best, best_score = sentence, score
+    return best, best_score
+
+
+def best_sentence(question: str, hits: Sequence[Hit], index: Index) -> str:
+    """The best sentence over all retrieved passages; ties go to the higher-ranked passage."""
+    found = [best_sentence_in(question, h.passage.text, index) for h in hits]
+    return max(found, key=lambda pair: pair[1], default=("", 0.0))[0]
+
+
+def context_texts(
+    question: str, hits: Sequence[Hit], index: Index, params: Mapping[str, Any]
+) -> list[str]:
+    """What the model reads of each hit: the passage (cut) or its best sentence."""
+    kind = params.get("context", "passages")
+    if kind == "sentences":
+        return [best_sentence_in(question, h.passage.text, index)[0] for h in hits]
+    if kind != "passages":
+        raise ValueError(f"rag_app: unknown context {kind!r}; use 'passages' or 'sentences'")
+    limit = int(params.get("max_passage_chars", 400))
+    return [h.passage.text[:limit] for h in hits]
 
 
 def build_messages(
-    question: str, hits: Sequence[Hit], instruction: str, max_passage_chars: int
+    question: str, hits: Sequence[Hit], texts: Sequence[str], instruction: str
 ) -> list[dict[str, str]]:
-    """System + user messages: the instruction, the numbered passages, the question."""
+    """System + user messages: the instruction, the numbered documents, the question."""
     docs = "\n".join(
-        f"[{n}] {h.passage.title}: {h.passage.text[:max_passage_chars]}"
-        for n, h in enumerate(hits, start=1)
+        f"[{n}] {h.passage.title}: {text}"
+        for n, (h, text) in enumerate(zip(hits, texts, strict=True), start=1)
     )
     user = f"{instruction}\n\n# 文書\n{docs}\n\n# 質問\n{question}\n\n# 答え\n"
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
 
 
-def contexts_of(hits: Sequence[Hit]) -> list[dict[str, Any]]:
+def contexts_of(hits: Sequence[Hit], texts: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """The retrieved passages as hyouka contexts; ``text`` is what the answer step read."""
+    shown = texts if texts is not None else [h.passage.text for h in hits]
     return [
-        {"id": h.passage.id, "title": h.passage.title, "text": h.passage.text, "score": h.score}
-        for h in hits
+        {"id": h.passage.id, "title": h.passage.title, "text": text, "score": round(h.score, 4)}
+        for h, text in zip(hits, shown, strict=True)
     ]
 
 
@@ -195,9 +216,8 @@ async def answer(case: Any, params: dict[str, Any], ctx: AppContext) -> AppResul
             "rag_app: mode 'llm' needs a model; add 'provider: local' (or another provider) "
             "to this variant in hyouka.yaml, or set 'mode: extractive'"
         )
-    messages = build_messages(
-        question, hits, instruction_of(params), int(params.get("max_passage_chars", 400))
-    )
+    texts = context_texts(question, hits, index, params)
+    messages = build_messages(question, hits, texts, instruction_of(params))
     llm = {k: params[k] for k in LLM_PARAMS if k in params}
     generation = await ctx.generate(messages, **llm)
-    return AppResult(output=generation.text.strip(), contexts=contexts_of(hits))
+    return AppResult(output=generation.text.strip(), contexts=contexts_of(hits, texts))

@@ -219,13 +219,16 @@ def _newton(
     """
     m = x.shape[1]
     ones = np.ones((m, m)) / m
+    ridge = 1e-9 * np.eye(m)
     beta = beta - beta.mean(axis=1, keepdims=True)
     for _ in range(iters):
         eta = beta @ x.T
         p = expit(eta)
         grad = (wins - total * p) @ x
         w = total * p * (1.0 - p)
-        hess = np.einsum("bp,pi,pj->bij", w, x, x) + ones
+        # The tiny ridge keeps replicates solvable when resampling dropped every vote of a
+        # pair and split the comparison graph; those directions have zero gradient anyway.
+        hess = np.einsum("bp,pi,pj->bij", w, x, x) + ones + ridge
         step = np.linalg.solve(hess, grad[:, :, None])[:, :, 0]
         # Cap the step so replicates with a never-losing variant creep instead of overflowing.
         step = np.clip(step, -5.0, 5.0)

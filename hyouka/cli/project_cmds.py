@@ -1,0 +1,96 @@
+"""``hyouka init`` and ``hyouka variants``."""
+
+from __future__ import annotations
+
+import shutil
+from importlib import resources
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from hyouka.cli.common import console, json_option, open_workspace, print_json, project_option
+from hyouka.config import json_schema_text
+from hyouka.errors import HyoukaError
+
+EXAMPLES = {"starter": "starter", "support-en": "support_en", "rag-ja": "rag_ja"}
+
+
+def copy_example(name: str, target: Path, force: bool = False) -> Path:
+    """Copy a packaged example project into ``target``."""
+    if name not in EXAMPLES:
+        raise HyoukaError(f"unknown example '{name}' (choose from: {', '.join(EXAMPLES)})")
+    source = resources.files("hyouka.examples").joinpath(EXAMPLES[name])
+    if (target / "hyouka.yaml").exists() and not force:
+        raise HyoukaError(f"{target / 'hyouka.yaml'} already exists (use --force to overwrite)")
+    target.mkdir(parents=True, exist_ok=True)
+    with resources.as_file(source) as src:
+        shutil.copytree(
+            src, target, dirs_exist_ok=True,
+            ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".hyouka"),
+        )
+    (target / "hyouka.schema.json").write_text(json_schema_text(), encoding="utf-8")
+    return target
+
+
+@click.command("init")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=".")
+@click.option("--example", "-e", type=click.Choice(list(EXAMPLES)), default="starter",
+              show_default=True, help="Which project to start from.")
+@click.option("--force", is_flag=True, help="Overwrite an existing hyouka.yaml.")
+def init_cmd(directory: Path, example: str, force: bool) -> None:
+    """Create a project (a commented hyouka.yaml, prompts and a dataset) in DIRECTORY."""
+    target = copy_example(example, directory, force)
+    console.print(f"created the '{example}' project in {target}")
+    console.print(f"next: [bold]hyouka run -p {target}[/] then [bold]hyouka show -p {target}[/]")
+
+
+@click.command("variants")
+@project_option
+@click.option("--history", "history", metavar="NAME", default=None,
+              help="Every stored version of variant NAME (or all with --history '*').")
+@json_option
+def variants_cmd(project_dir: Path, history: str | None, as_json: bool) -> None:
+    """List the variants, or every stored version of one (--history NAME)."""
+    ws = open_workspace(project_dir)
+    if history is None:
+        rows = ws.current_variants()
+        stored = {(h["name"], h["version"]) for h in ws.variant_history()}
+        for r in rows:
+            r["stored"] = (r["name"], r["version"]) in stored
+        if as_json:
+            print_json(rows)
+            return
+        table = Table("variant", "version", "kind", "provider", "model", "params")
+        for r in rows:
+            table.add_row(r["name"], r["version"], r["kind"], r["provider"] or "–",
+                          r["model"] or "–", str(r["params"]))
+        console.print(table)
+        return
+    rows = ws.variant_history(None if history == "*" else history)
+    if not rows:
+        raise HyoukaError(f"no stored versions of '{history}' (run the project first)")
+    if as_json:
+        print_json([{k: v for k, v in r.items()} for r in rows])
+        return
+    current = {(v["name"], v["version"]) for v in ws.current_variants()}
+    table = Table("variant", "version", "first stored", "samples", "current")
+    for r in rows:
+        table.add_row(r["name"], r["version"], str(r["created_at"])[:19], str(r["n"]),
+                      "yes" if (r["name"], r["version"]) in current else "")
+    console.print(table)
+
+
+@click.command("schema")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None)
+def schema_cmd(output: Path | None) -> None:
+    """Print (or write) the JSON Schema of hyouka.yaml for editors."""
+    text = json_schema_text()
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        console.print(f"wrote {output}")
+
+
+COMMANDS = [init_cmd, variants_cmd, schema_cmd]

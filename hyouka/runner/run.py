@@ -1,0 +1,542 @@
+"""Running variants × cases × samples.
+
+The producer walks the cases in chunks (memory stays flat however big the dataset), skips what
+the run already stored (resume) and what the cache already has, and feeds a bounded queue;
+``concurrency`` workers call the providers under each provider's rate limits, retry with
+backoff, score each sample with the deterministic checks and hand it to the writer thread.
+
+Sample k of a case gets the seed ``derive_seed(run seed, case id, k)``: the same for every
+variant (common random numbers make paired comparisons tighter) and the same on every rerun.
+The cache key covers the variant version, the case content, the sample index and the seed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from hyouka.config import Project
+from hyouka.datasets import Case, Dataset, load_dataset
+from hyouka.errors import ConfigError, HyoukaError, ProviderError, ProviderTimeoutError
+from hyouka.hashing import content_hash, derive_seed
+from hyouka.plugins import provider_factories
+from hyouka.providers.base import GenerateRequest, Generation, Provider
+from hyouka.providers.builtin import ProviderEnv
+from hyouka.providers.http import HttpTransport
+from hyouka.runner.limits import ProviderLimits, backoff_delay
+from hyouka.runner.writer import SampleWriter
+from hyouka.scorers.base import Check, SampleView
+from hyouka.scorers.engine import CheckSet, compile_checks, score_sample
+from hyouka.store.store import RunInfo, SampleRecord, Store
+from hyouka.variants import VariantSpec, resolve_variants
+
+CHUNK = 256
+
+
+@dataclass
+class RunOptions:
+    variants: list[str] | None = None
+    datasets: list[str] | None = None
+    samples: int | None = None
+    concurrency: int | None = None
+    seed: int | None = None
+    limit: int | None = None
+    use_cache: bool = True
+    resume: str | None = "auto"  # "auto": resume an unfinished identical run; a run ref; None
+    skip_bad_rows: bool = False
+    retry_base_delay: float = 0.5
+    store_payloads: bool = True
+    transport: HttpTransport | None = None
+
+
+@dataclass
+class Progress:
+    total: int = 0
+    done: int = 0
+    skipped: int = 0  # already stored (resume)
+    cached: int = 0
+    errors: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost: float = 0.0
+    calls: int = 0
+
+
+@dataclass
+class RunResult:
+    run: RunInfo
+    progress: Progress
+    resumed: bool
+    bad_rows: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Work:
+    variant: VariantSpec
+    variant_id: int
+    dataset: str
+    case: Case
+    case_id: int
+    index: int
+    seed: int
+    cache_key: str
+
+
+@dataclass
+class _Plan:
+    project: Project
+    variants: list[tuple[VariantSpec, int]]
+    datasets: list[tuple[Dataset, int, dict[str, int]]]
+    checks: CheckSet
+    samples: int
+    seed: int
+    fingerprint: str
+    bad_rows: list[str]
+
+
+def load_datasets(project: Project, names: Sequence[str] | None, skip_bad: bool) -> tuple[
+    list[Dataset], list[str]
+]:
+    configured = project.config.datasets
+    if not configured:
+        raise ConfigError("the project has no datasets", project.locate("datasets"), "datasets")
+    chosen = list(names) if names else list(configured)
+    unknown = [n for n in chosen if n not in configured]
+    if unknown:
+        raise ConfigError(f"unknown dataset(s): {', '.join(unknown)}; known: "
+                          f"{', '.join(configured)}")
+    out, bad = [], []
+    for name in chosen:
+        dataset = load_dataset(name, project.resolve(configured[name].path))
+        _validate_case_checks(dataset)
+        if dataset.problems and not skip_bad:
+            dataset.raise_for_problems()
+        bad.extend(str(p) for p in dataset.problems)
+        out.append(dataset)
+    return out, bad
+
+
+def _validate_case_checks(dataset: Dataset) -> None:
+    from hyouka.datasets import RowProblem
+    from hyouka.errors import Location
+    from hyouka.scorers.engine import validate_case_checks
+
+    good = []
+    for i, case in enumerate(dataset.cases):
+        problem = validate_case_checks(case.checks) if case.checks else None
+        if problem:
+            dataset.problems.append(
+                RowProblem(Location(str(dataset.path), 0), f"case '{case.id}' (#{i + 1}): {problem}")
+            )
+        else:
+            good.append(case)
+    dataset.cases = good
+
+
+def plan_run(project: Project, store: Store, options: RunOptions) -> _Plan:
+    cfg = project.config
+    variants = resolve_variants(project, options.variants)
+    if not variants:
+        raise ConfigError("the project has no variants", project.locate("variants"), "variants")
+    datasets, bad = load_datasets(project, options.datasets, options.skip_bad_rows)
+    checks = compile_checks(project)
+    samples = options.samples or cfg.samples
+    seed = cfg.seed if options.seed is None else options.seed
+    stored_variants = [
+        (
+            v,
+            store.save_variant(
+                cfg.name, v.name, v.version, v.kind, v.identity, v.provider_type, v.model,
+                v.family,
+            ),
+        )
+        for v in variants
+    ]
+    stored_datasets = []
+    for ds in datasets:
+        if options.limit is not None:
+            ds.cases = ds.cases[: options.limit]
+        ds_id, case_ids = store.save_dataset(cfg.name, ds)
+        stored_datasets.append((ds, ds_id, case_ids))
+    fingerprint = content_hash(
+        {
+            "project": cfg.name,
+            "variants": sorted(v.version for v, _ in stored_variants),
+            "datasets": sorted(ds.version for ds, _, _ in stored_datasets),
+            "samples": samples,
+            "seed": seed,
+        },
+        32,
+    )
+    return _Plan(project, stored_variants, stored_datasets, checks, samples, seed, fingerprint,
+                 bad)
+
+
+def _cache_key(variant: VariantSpec, case: Case, index: int, seed: int) -> str:
+    return content_hash([variant.version, case.hash, index, seed], 32)
+
+
+def _iter_chunks(plan: _Plan) -> Iterator[list[_Work]]:
+    for ds, _ds_id, case_ids in plan.datasets:
+        for start in range(0, len(ds.cases), CHUNK):
+            chunk: list[_Work] = []
+            for case in ds.cases[start : start + CHUNK]:
+                for k in range(plan.samples):
+                    seed = derive_seed(plan.seed, case.id, k)
+                    for variant, vid in plan.variants:
+                        chunk.append(
+                            _Work(variant, vid, ds.name, case, case_ids[case.id], k, seed,
+                                  _cache_key(variant, case, k, seed))
+                        )
+            yield chunk
+
+
+class Runner:
+    """Executes one run: see the module docstring."""
+
+    def __init__(
+        self,
+        project: Project,
+        store: Store,
+        options: RunOptions,
+        on_progress: Callable[[Progress], None] | None = None,
+    ) -> None:
+        self.project = project
+        self.store = store
+        self.options = options
+        self.on_progress = on_progress
+        self.progress = Progress()
+        self.providers: dict[str, Provider] = {}
+        self.limits: dict[str, ProviderLimits] = {}
+        self.app_providers: dict[str, Provider] = {}
+        self._rng = random.Random()
+
+    # -- set-up -----------------------------------------------------------------------------
+
+    def _build_providers(self, plan: _Plan) -> None:
+        factories = provider_factories()
+        env = ProviderEnv(self.project.root, self.options.transport)
+        needed = {v.provider for v, _ in plan.variants if v.provider}
+        for name in sorted(needed):
+            pcfg = self.project.config.providers[name]
+            factory = factories.get(pcfg.type)
+            if factory is None:
+                raise ConfigError(
+                    f"unknown provider type '{pcfg.type}' (known: {', '.join(sorted(factories))})",
+                    self.project.locate("providers", name, "type"),
+                    f"providers.{name}.type",
+                )
+            self.providers[name] = factory(name, pcfg, env)
+            self.limits[name] = ProviderLimits(pcfg.rpm, pcfg.tpm, pcfg.concurrency)
+        from hyouka.providers.python_app import PythonAppProvider, import_app
+
+        for variant, _ in plan.variants:
+            if variant.app:
+                llm = self.providers.get(variant.provider) if variant.provider else None
+                func = import_app(variant.app, self.project.root)
+                self.app_providers[variant.name] = PythonAppProvider(
+                    variant.name, func, llm=llm, model=variant.model
+                )
+
+    def _select_run(self, plan: _Plan) -> tuple[RunInfo, bool]:
+        cfg = self.project.config
+        resume = self.options.resume
+        if resume and resume != "auto":
+            run = self.store.get_run(resume, cfg.name)
+            if run.fingerprint != plan.fingerprint:
+                raise HyoukaError(
+                    f"run {run.uid} was made with other variants, datasets, samples or seed; "
+                    "it cannot be resumed with this configuration"
+                )
+            return run, True
+        if resume == "auto":
+            found = self.store.latest_unfinished_run(cfg.name, plan.fingerprint)
+            if found is not None:
+                return found, True
+        config_snapshot = {
+            "config": cfg.model_dump(mode="json"),
+            "variants": {v.name: {"version": v.version, **v.identity} for v, _ in plan.variants},
+            "datasets": {ds.name: ds.version for ds, _, _ in plan.datasets},
+        }
+        run = self.store.create_run(
+            cfg.name,
+            seed=plan.seed,
+            n_samples=plan.samples,
+            fingerprint=plan.fingerprint,
+            config=config_snapshot,
+            variant_ids=[vid for _, vid in plan.variants],
+            dataset_ids=[ds_id for _, ds_id, _ in plan.datasets],
+        )
+        return run, False
+
+    # -- execution --------------------------------------------------------------------------
+
+    async def execute(self) -> RunResult:
+        plan = plan_run(self.project, self.store, self.options)
+        run, resumed = self._select_run(plan)
+        if resumed:
+            self.store.set_run_status(run.id, "running")
+        self.progress.total = sum(
+            len(ds.cases) for ds, _, _ in plan.datasets
+        ) * plan.samples * len(plan.variants)
+        self._build_providers(plan)
+        writer = SampleWriter(self.store)
+        status = "failed"
+        try:
+            await self._run_all(plan, run, writer)
+            status = "finished"
+        except (asyncio.CancelledError, KeyboardInterrupt):
+            status = "interrupted"
+            raise
+        finally:
+            with contextlib.suppress(Exception):
+                await self._close_providers()
+            writer.close()
+            self.store.set_run_status(run.id, status)
+            self._notify()
+        return RunResult(self.store.get_run(run.uid), self.progress, resumed, plan.bad_rows)
+
+    async def _close_providers(self) -> None:
+        for provider in self.providers.values():
+            close = getattr(provider, "aclose", None)
+            if close is not None:
+                await close()
+
+    def _notify(self) -> None:
+        if self.on_progress is not None:
+            self.on_progress(self.progress)
+
+    async def _run_all(self, plan: _Plan, run: RunInfo, writer: SampleWriter) -> None:
+        concurrency = self.options.concurrency or self.project.config.concurrency
+        queue: asyncio.Queue[_Work | None] = asyncio.Queue(maxsize=concurrency * 2)
+        workers = [
+            asyncio.create_task(self._worker(queue, plan, run, writer))
+            for _ in range(concurrency)
+        ]
+        try:
+            for chunk in _iter_chunks(plan):
+                for work in self._filter_chunk(chunk, plan, run, writer):
+                    await queue.put(work)
+            for _ in workers:
+                await queue.put(None)
+            await asyncio.gather(*workers)
+        finally:
+            for w in workers:
+                w.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+
+    def _filter_chunk(
+        self, chunk: list[_Work], plan: _Plan, run: RunInfo, writer: SampleWriter
+    ) -> Iterator[_Work]:
+        case_ids = sorted({w.case_id for w in chunk})
+        stored = self.store.stored_keys(run.id, case_ids)
+        cached = self.store.cached([w.cache_key for w in chunk]) if self.options.use_cache else {}
+        for work in chunk:
+            if (work.variant_id, work.case_id, work.index, "") in stored:
+                self.progress.skipped += 1
+                self.progress.done += 1
+                continue
+            hit = cached.get(work.cache_key)
+            if hit is not None:
+                writer.put(self._cached_record(work, run, plan, hit))
+                self.progress.cached += 1
+                self.progress.done += 1
+                continue
+            yield work
+        self._notify()
+
+    async def _worker(
+        self,
+        queue: asyncio.Queue[_Work | None],
+        plan: _Plan,
+        run: RunInfo,
+        writer: SampleWriter,
+    ) -> None:
+        while True:
+            work = await queue.get()
+            if work is None:
+                return
+            record = await self._sample(work, plan, run)
+            writer.put(record)
+            self.progress.done += 1
+            if self.progress.done % 16 == 0:
+                self._notify()
+
+    def _request(self, work: _Work) -> GenerateRequest:
+        pcfg = self.project.config.providers.get(work.variant.provider or "")
+        timeout = pcfg.timeout if pcfg else 300.0
+        return GenerateRequest(
+            messages=work.variant.render(work.case),
+            model=work.variant.model,
+            params=work.variant.params,
+            seed=work.seed,
+            timeout=timeout,
+            case=work.case.content(),
+            sample_index=work.index,
+        )
+
+    async def _call(self, work: _Work, request: GenerateRequest) -> Generation:
+        variant = work.variant
+        provider = self.app_providers.get(variant.name) or self.providers[variant.provider or ""]
+        limits = self.limits.get(variant.provider or "") if not variant.app else None
+        estimate = sum(len(m.content) for m in request.messages) // 3 + int(
+            request.params.get("max_tokens", 256)
+        )
+        if limits is not None:
+            await limits.before(estimate)
+        slots = limits.slots if limits is not None else None
+        if slots is not None:
+            await slots.acquire()
+        try:
+            async with asyncio.timeout(request.timeout):
+                gen = await provider.generate(request)
+        except TimeoutError:
+            raise ProviderTimeoutError(
+                f"no answer within {request.timeout:g} s", retryable=True
+            ) from None
+        finally:
+            if slots is not None:
+                slots.release()
+        if limits is not None:
+            total = (gen.input_tokens or 0) + (gen.output_tokens or 0)
+            limits.after(estimate, total if gen.input_tokens is not None else None)
+        return gen
+
+    async def _sample(self, work: _Work, plan: _Plan, run: RunInfo) -> SampleRecord:
+        pcfg = self.project.config.providers.get(work.variant.provider or "")
+        max_retries = pcfg.max_retries if pcfg else 2
+        try:
+            request = self._request(work)
+        except HyoukaError as exc:
+            return self._error_record(work, run, "error", str(exc), 0)
+        attempt = 0
+        while True:
+            attempt += 1
+            self.progress.calls += 1
+            try:
+                gen = await self._call(work, request)
+            except ProviderError as exc:
+                if exc.retryable and attempt <= max_retries:
+                    await asyncio.sleep(
+                        backoff_delay(attempt, exc.retry_after, self.options.retry_base_delay,
+                                      rng=self._rng)
+                    )
+                    continue
+                return self._error_record(work, run, exc.status, str(exc), attempt)
+            except HyoukaError as exc:
+                return self._error_record(work, run, "error", str(exc), attempt)
+            return self._ok_record(work, run, plan, gen, attempt)
+
+    def _base_row(self, work: _Work, run: RunInfo) -> dict[str, Any]:
+        return {
+            "run_id": run.id,
+            "variant_id": work.variant_id,
+            "case_id": work.case_id,
+            "sample_index": work.index,
+            "target": "",
+            "role": "app",
+            "seed": work.seed,
+            "cache_key": work.cache_key,
+        }
+
+    def _error_record(
+        self, work: _Work, run: RunInfo, status: str, message: str, attempts: int
+    ) -> SampleRecord:
+        self.progress.errors += 1
+        row = {
+            **self._base_row(work, run),
+            "status": status,
+            "output": None,
+            "error": message,
+            "latency_ms": None,
+            "input_tokens": None,
+            "output_tokens": None,
+            "cost": None,
+            "contexts": None,
+            "cached": False,
+            "attempts": attempts,
+        }
+        return SampleRecord(row)
+
+    def _scores(self, work: _Work, plan: _Plan, row: dict[str, Any]) -> list[dict[str, Any]]:
+        checks: list[Check] = plan.checks.for_case(work.dataset, work.case.checks)
+        if not checks:
+            return []
+        view = SampleView(
+            output=row["output"] or "",
+            case=work.case,
+            status=row["status"],
+            latency_ms=row["latency_ms"],
+            cost=row["cost"],
+            input_tokens=row["input_tokens"],
+            output_tokens=row["output_tokens"],
+            contexts=row["contexts"],
+            variant=work.variant.name,
+        )
+        return score_sample(checks, view)
+
+    def _ok_record(
+        self, work: _Work, run: RunInfo, plan: _Plan, gen: Generation, attempts: int
+    ) -> SampleRecord:
+        p = self.progress
+        p.input_tokens += gen.input_tokens or 0
+        p.output_tokens += gen.output_tokens or 0
+        p.cost += gen.cost or 0.0
+        row = {
+            **self._base_row(work, run),
+            "status": "ok",
+            "output": gen.text,
+            "error": None,
+            "latency_ms": gen.latency_ms,
+            "input_tokens": gen.input_tokens,
+            "output_tokens": gen.output_tokens,
+            "cost": gen.cost,
+            "contexts": gen.contexts,
+            "cached": False,
+            "attempts": attempts,
+        }
+        keep = self.options.store_payloads
+        return SampleRecord(
+            row,
+            request=gen.raw_request if keep else None,
+            response=gen.raw_response if keep else None,
+            scores=self._scores(work, plan, row),
+        )
+
+    def _cached_record(
+        self, work: _Work, run: RunInfo, plan: _Plan, hit: dict[str, Any]
+    ) -> SampleRecord:
+        row = {
+            **self._base_row(work, run),
+            "status": "ok",
+            "output": hit["output"],
+            "error": None,
+            "latency_ms": hit["latency_ms"],
+            "input_tokens": hit["input_tokens"],
+            "output_tokens": hit["output_tokens"],
+            "cost": hit["cost"],
+            "contexts": hit["contexts"],
+            "cached": True,
+            "attempts": 0,
+        }
+        return SampleRecord(row, scores=self._scores(work, plan, row))
+
+
+def run_sync(
+    project: Project,
+    store: Store,
+    options: RunOptions | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+) -> RunResult:
+    """Run to completion from synchronous code."""
+    runner = Runner(project, store, options or RunOptions(), on_progress)
+    return asyncio.run(runner.execute())
+
+
+def now_ms() -> float:
+    return time.perf_counter() * 1000

@@ -1,0 +1,206 @@
+"""Per-variant summaries of a run: samples, errors, latency, tokens, cost, check results.
+
+Aggregates are always recomputed from the sample and score rows (no stored totals).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select
+
+from hyouka.store.schema import cases, samples, scores, variants
+from hyouka.store.store import Store
+
+
+@dataclass
+class CheckSummary:
+    check: str
+    metric: str
+    n: int = 0
+    passed: int = 0
+    judged: int = 0  # samples with a pass/fail verdict
+    errors: int = 0
+    values: list[float] = field(default_factory=list)
+
+    @property
+    def pass_rate(self) -> float | None:
+        return self.passed / self.judged if self.judged else None
+
+    @property
+    def mean(self) -> float | None:
+        return float(np.mean(self.values)) if self.values else None
+
+
+@dataclass
+class VariantSummary:
+    variant_id: int
+    name: str
+    version: str
+    samples: int = 0
+    errors: int = 0
+    cached: int = 0
+    status_counts: dict[str, int] = field(default_factory=dict)
+    latencies: list[float] = field(default_factory=list)
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost: float = 0.0
+    cost_known: bool = False
+    checks: dict[tuple[str, str], CheckSummary] = field(default_factory=dict)
+
+    def latency_percentile(self, q: float) -> float | None:
+        return float(np.percentile(self.latencies, q)) if self.latencies else None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "variant": self.name,
+            "version": self.version,
+            "samples": self.samples,
+            "errors": self.errors,
+            "cached": self.cached,
+            "status": dict(self.status_counts),
+            "latency_ms": {
+                "p50": self.latency_percentile(50),
+                "p90": self.latency_percentile(90),
+                "p99": self.latency_percentile(99),
+            },
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "cost": self.cost if self.cost_known else None,
+            "checks": [
+                {
+                    "check": c.check,
+                    "metric": c.metric,
+                    "n": c.n,
+                    "pass_rate": c.pass_rate,
+                    "mean": c.mean,
+                    "errors": c.errors,
+                }
+                for c in self.checks.values()
+            ],
+        }
+
+
+def _add_sample(s: VariantSummary, row: Mapping[str, Any]) -> None:
+    s.samples += 1
+    status = str(row["status"])
+    s.status_counts[status] = s.status_counts.get(status, 0) + 1
+    if status != "ok":
+        s.errors += 1
+        return
+    if row["cached"]:
+        s.cached += 1
+    if row["latency_ms"] is not None:
+        s.latencies.append(float(row["latency_ms"]))
+    s.input_tokens += int(row["input_tokens"] or 0)
+    s.output_tokens += int(row["output_tokens"] or 0)
+    if row["cost"] is not None:
+        s.cost += float(row["cost"])
+        s.cost_known = True
+
+
+def _add_score(s: VariantSummary, row: Mapping[str, Any]) -> None:
+    key = (str(row["check_name"]), str(row["metric"]))
+    c = s.checks.get(key)
+    if c is None:
+        c = s.checks[key] = CheckSummary(*key)
+    c.n += 1
+    if row["status"] not in ("ok",):
+        if row["status"] != "skipped":
+            c.errors += 1
+        return
+    if row["passed"] is not None:
+        c.judged += 1
+        c.passed += int(bool(row["passed"]))
+    if row["value"] is not None:
+        c.values.append(float(row["value"]))
+
+
+def summarize_run(store: Store, run_id: int) -> list[VariantSummary]:
+    """One summary per variant of the run, in the run's variant order."""
+    out: dict[int, VariantSummary] = {}
+    with store.engine.connect() as conn:
+        for v in conn.execute(
+            select(variants.c.id, variants.c.name, variants.c.version)
+            .where(variants.c.id.in_(store.run_variant_ids(run_id)))
+            .order_by(variants.c.id)
+        ):
+            out[int(v.id)] = VariantSummary(int(v.id), str(v.name), str(v.version))
+        sample_cols = (
+            samples.c.variant_id, samples.c.status, samples.c.cached, samples.c.latency_ms,
+            samples.c.input_tokens, samples.c.output_tokens, samples.c.cost,
+        )
+        for row in conn.execute(
+            select(*sample_cols).where(samples.c.run_id == run_id, samples.c.role == "app")
+        ):
+            _add_sample(out[int(row.variant_id)], row._mapping)
+        # Rescoring adds rows; the newest row per (sample, check, metric, repeat) counts.
+        newest: dict[tuple[int, str, str, int], Any] = {}
+        for row in conn.execute(latest_scores_query(run_id)):
+            newest[(int(row.sample_id), row.check_name, row.metric, int(row.repeat))] = row
+        for row in newest.values():
+            _add_score(out[int(row.variant_id)], row._mapping)
+    return list(out.values())
+
+
+def latest_scores_query(run_id: int) -> Any:
+    """Score rows of a run's app samples, with their variant and case."""
+    return (
+        select(
+            samples.c.variant_id,
+            samples.c.case_id,
+            samples.c.sample_index,
+            scores.c.sample_id,
+            scores.c.check_name,
+            scores.c.metric,
+            scores.c.params_hash,
+            scores.c.value,
+            scores.c.passed,
+            scores.c.status,
+            scores.c.reason,
+            scores.c.repeat,
+            scores.c.id,
+        )
+        .join(samples, samples.c.id == scores.c.sample_id)
+        .where(samples.c.run_id == run_id, samples.c.role == "app")
+        .order_by(scores.c.id)
+    )
+
+
+def failed_examples(
+    store: Store, run_id: int, limit_per_check: int = 3
+) -> dict[str, list[dict[str, Any]]]:
+    """A few failing samples per variant and check, with the reason (for the demo and show)."""
+    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    per_key: dict[tuple[str, str], int] = defaultdict(int)
+    query = (
+        select(
+            variants.c.name.label("variant"),
+            cases.c.case_key,
+            samples.c.sample_index,
+            samples.c.output,
+            scores.c.check_name,
+            scores.c.reason,
+        )
+        .join(samples, samples.c.id == scores.c.sample_id)
+        .join(variants, variants.c.id == samples.c.variant_id)
+        .join(cases, cases.c.id == samples.c.case_id)
+        .where(samples.c.run_id == run_id, scores.c.passed.is_(False))
+        .order_by(scores.c.id)
+    )
+    with store.engine.connect() as conn:
+        for row in conn.execute(query):
+            key = (str(row.variant), str(row.check_name))
+            if per_key[key] >= limit_per_check:
+                continue
+            per_key[key] += 1
+            out[str(row.variant)].append(dict(row._mapping))
+    return dict(out)
+
+
+def as_dicts(summaries: Iterable[VariantSummary]) -> list[dict[str, Any]]:
+    return [s.as_dict() for s in summaries]

@@ -1,0 +1,166 @@
+"""Variants are versions: a variant's identity is the hash of everything that shapes its output.
+
+Provider type, model, endpoint, template text, params, and for app functions the function's
+name and the source of its module. Editing a prompt therefore makes a new version; the old one
+and its outputs stay in the store (``hyouka variants --history NAME``).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from hyouka.config import Project, VariantConfig
+from hyouka.datasets import Case
+from hyouka.errors import ConfigError, TemplateError
+from hyouka.hashing import content_hash
+from hyouka.providers.base import Message
+
+_ENV = ImmutableSandboxedEnvironment(
+    undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=False
+)
+# Provider options that do not change what the model says.
+_NON_SHAPING = {"api_key_env", "headers", "timeout", "max_retries", "rpm", "tpm", "concurrency",
+                "pricing"}
+
+
+@dataclass
+class VariantSpec:
+    """A resolved variant: texts read from files, identity computed."""
+
+    name: str
+    kind: str  # prompt | app
+    provider: str | None
+    provider_type: str | None
+    model: str
+    params: dict[str, Any]
+    messages: list[tuple[str, str]] = field(default_factory=list)  # (role, template text)
+    app: str | None = None
+    family: str | None = None
+    identity: dict[str, Any] = field(default_factory=dict)
+    _compiled: list[tuple[str, jinja2.Template]] = field(default_factory=list, repr=False)
+
+    @property
+    def version(self) -> str:
+        return content_hash(self.identity, 12)
+
+    def render(self, case: Case) -> tuple[Message, ...]:
+        """The chat messages for ``case`` (empty for app variants)."""
+        if not self._compiled:
+            return ()
+        values = case.as_template_vars()
+        out = []
+        for role, template in self._compiled:
+            try:
+                out.append(Message(role, template.render(values)))
+            except jinja2.UndefinedError as exc:
+                raise TemplateError(
+                    f"variant '{self.name}', case '{case.id}': {exc.message}; "
+                    f"the case has vars: {', '.join(sorted(case.vars)) or 'none'}"
+                ) from None
+            except jinja2.TemplateError as exc:
+                raise TemplateError(f"variant '{self.name}', case '{case.id}': {exc}") from None
+        return tuple(out)
+
+
+def _read_text(project: Project, value: str, field_loc: tuple[str, ...]) -> str:
+    """A template given inline, or as a file path relative to the project."""
+    candidate = project.resolve(value)
+    looks_like_path = "\n" not in value and len(value) < 300 and (
+        candidate.suffix in {".j2", ".jinja", ".txt", ".md", ".prompt"} or candidate.is_file()
+    )
+    if not looks_like_path:
+        return value
+    if not candidate.is_file():
+        raise ConfigError(
+            f"template file '{value}' not found", project.locate(*field_loc), ".".join(field_loc)
+        )
+    return candidate.read_text(encoding="utf-8")
+
+
+def _compile(text: str, project: Project, loc: tuple[str, ...]) -> jinja2.Template:
+    try:
+        return _ENV.from_string(text)
+    except jinja2.TemplateSyntaxError as exc:
+        raise ConfigError(
+            f"template syntax error on its line {exc.lineno}: {exc.message}",
+            project.locate(*loc),
+            ".".join(loc),
+        ) from None
+
+
+def _module_source_hash(project: Project, ref: str) -> str:
+    module = ref.partition(":")[0]
+    path = project.root / (module.replace(".", "/") + ".py")
+    if not path.is_file():
+        try:
+            found = importlib.util.find_spec(module)
+        except (ImportError, ValueError):
+            found = None
+        origin = found.origin if found else None
+        path = Path(origin) if origin else path
+    return content_hash(path.read_text(encoding="utf-8")) if path.is_file() else ""
+
+
+def resolve_variant(project: Project, name: str, config: VariantConfig) -> VariantSpec:
+    providers = project.config.providers
+    prov = providers.get(config.provider) if config.provider else None
+    model = config.model or (prov.model if prov else "")
+    messages: list[tuple[str, str]] = []
+    base = ("variants", name)
+    if config.system is not None:
+        messages.append(("system", _read_text(project, config.system, (*base, "system"))))
+    if config.prompt is not None:
+        messages.append(("user", _read_text(project, config.prompt, (*base, "prompt"))))
+    for i, m in enumerate(config.messages or []):
+        messages.append((m.role, _read_text(project, m.content, (*base, "messages", str(i)))))
+    provider_identity = None
+    if prov is not None:
+        provider_identity = {
+            "type": prov.type,
+            "base_url": prov.base_url,
+            "options": {k: v for k, v in prov.options.items() if k not in _NON_SHAPING},
+        }
+    identity: dict[str, Any] = {
+        "provider": provider_identity,
+        "model": model,
+        "messages": messages,
+        "params": config.params,
+    }
+    if config.app is not None:
+        identity["app"] = config.app
+        identity["app_source"] = _module_source_hash(project, config.app)
+    spec = VariantSpec(
+        name=name,
+        kind="app" if config.app else "prompt",
+        provider=config.provider,
+        provider_type=prov.type if prov else None,
+        model=model,
+        params=dict(config.params),
+        messages=messages,
+        app=config.app,
+        family=config.family,
+        identity=identity,
+    )
+    spec._compiled = [
+        (role, _compile(text, project, (*base, "prompt"))) for role, text in messages
+    ]
+    return spec
+
+
+def resolve_variants(project: Project, names: list[str] | None = None) -> list[VariantSpec]:
+    configured = project.config.variants
+    if names:
+        unknown = [n for n in names if n not in configured]
+        if unknown:
+            raise ConfigError(
+                f"unknown variant(s) {', '.join(unknown)}; the project has: "
+                f"{', '.join(configured) or 'none'}"
+            )
+    chosen = names or list(configured)
+    return [resolve_variant(project, n, configured[n]) for n in chosen]
