@@ -26,19 +26,6 @@ from hyouka.stats.agreement import (
     rater_leniency,
     ratings_to_counts,
 )
-from hyouka.stats.ranking import (
-    BTResult,
-    VoteCounts,
-    WinTieLoss,
-    aggregate_votes,
-    bootstrap_bradley_terry,
-    bradley_terry,
-    fastchat_rank,
-    fit_bradley_terry,
-    online_elo,
-    sandwich_cov,
-    win_tie_loss,
-)
 from hyouka.stats.intervals import (
     BootstrapMean,
     MeanEstimate,
@@ -90,6 +77,19 @@ from hyouka.stats.power import (
     seed_power,
     seeds_needed,
     votes_needed,
+)
+from hyouka.stats.ranking import (
+    BTResult,
+    VoteCounts,
+    WinTieLoss,
+    aggregate_votes,
+    bootstrap_bradley_terry,
+    bradley_terry,
+    fastchat_rank,
+    fit_bradley_terry,
+    online_elo,
+    sandwich_cov,
+    win_tie_loss,
 )
 from hyouka.stats.sequential import (
     MSPRTResult,

