@@ -74,6 +74,7 @@ def parse_yaml(text: str, path: str) -> tuple[Any, SourceMap]:
     smap = SourceMap(path)
     try:
         node = yaml.compose(text, Loader=_Loader)
+        data = None if node is None else _walk(node, (), smap)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 0
@@ -82,9 +83,9 @@ def parse_yaml(text: str, path: str) -> tuple[Any, SourceMap]:
         raise ConfigError(f"invalid YAML: {problem}", Location(path, line, column)) from None
     except yaml.YAMLError as exc:  # pragma: no cover - non-marked errors are rare
         raise ConfigError(f"invalid YAML: {exc}", Location(path)) from None
-    if node is None:
-        return None, smap
-    return _walk(node, (), smap), smap
+    except RecursionError:
+        raise ConfigError("YAML nested too deeply", Location(path)) from None
+    return data, smap
 
 
 def load_yaml(path: Path) -> tuple[Any, SourceMap]:
