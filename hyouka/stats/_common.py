@@ -13,14 +13,17 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats as sps
 
+from hyouka.errors import HyoukaError
+
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 
-class StatsInputError(ValueError):
+class StatsInputError(HyoukaError, ValueError):
     """The data handed to a statistics function cannot be analysed as given.
 
-    The message says which argument is wrong and what to pass instead.
+    The message says which argument is wrong and what to pass instead. It is a HyoukaError,
+    so the CLI prints it without a traceback, and a ValueError for plain-Python callers.
     """
 
 
