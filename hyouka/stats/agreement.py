@@ -420,7 +420,7 @@ def agreement_ci(
     draws = _bootstrap(n_items, stat, n_boot, seed)
     low, high = percentile_interval(draws, level)
     name = f"alpha-{metric}" if coefficient == "alpha" else coefficient
-    return AgreementEstimate(name, point, low, high, n_items, level, n_boot, seed)
+    return AgreementEstimate(name, float(point), low, high, n_items, level, n_boot, seed)
 
 
 def _coefficient(
