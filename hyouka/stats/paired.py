@@ -270,14 +270,15 @@ def mcnemar_test(
 
 
 def mcnemar_from_outcomes(
-    a_pass: npt.ArrayLike, b_pass: npt.ArrayLike, **kwargs: bool
+    a_pass: npt.ArrayLike, b_pass: npt.ArrayLike, *, exact: bool = True, correction: bool = True
 ) -> TestResult:
     """McNemar test from per-case pass/fail arrays (one sample per case)."""
     a = as_float_array(a_pass, "a_pass").astype(bool)
     b = as_float_array(b_pass, "b_pass").astype(bool)
     if a.shape != b.shape:
         raise StatsInputError("a_pass/b_pass: need one outcome per case in both arms")
-    return mcnemar_test(int(np.sum(b & ~a)), int(np.sum(a & ~b)), **kwargs)
+    b_only, a_only = int(np.sum(b & ~a)), int(np.sum(a & ~b))
+    return mcnemar_test(b_only, a_only, exact=exact, correction=correction)
 
 
 def _padded(cases: Cases, values: FloatArray, rows: npt.NDArray[np.int64]) -> FloatArray:
