@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hyouka.datasets import Case
 from hyouka.providers.python_app import AppContext, AppResult
 from hyouka.text.tokenize import tokenize
 
@@ -46,7 +47,8 @@ LLM_PARAMS = ("temperature", "top_p", "max_tokens")
 SYSTEM = "与えられた文書だけを根拠に、日本語で質問に答えてください。"
 STYLES = {
     "concise": (
-        "答えだけを一語か一句で短く書いてください。文書に答えがなければ「わかりません」と書いてください。"
+        "答えだけを一語か一句で短く書いてください。"
+        "文書に答えがなければ「わかりません」と書いてください。"
     ),
     "detailed": (
         "答えを一文で述べ、根拠の文書の番号を [1] のように示してください。"
@@ -196,7 +198,7 @@ def instruction_of(params: Mapping[str, Any]) -> str:
     return STYLES[style]
 
 
-async def answer(case: Any, params: dict[str, Any], ctx: AppContext) -> AppResult:
+async def answer(case: Case, params: dict[str, Any], ctx: AppContext) -> AppResult:
     """Answer ``case.vars["question"]`` from the knowledge base.
 
     Async on purpose: the app then runs on hyouka's event loop, one call at a time between
