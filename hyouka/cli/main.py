@@ -14,6 +14,10 @@ COMMAND_MODULES = (
     "hyouka.cli.project_cmds",
     "hyouka.cli.run_cmds",
     "hyouka.cli.db_cmds",
+    "hyouka.cli.score_cmds",
+    "hyouka.cli.stats_cmds",
+    "hyouka.cli.demo_cmds",
+    "hyouka.cli.human_cmds",
 )
 
 

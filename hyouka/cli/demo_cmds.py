@@ -1,0 +1,58 @@
+"""``hyouka demo``: run the whole loop offline on the embedded local model."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import click
+
+from hyouka.api import Workspace
+from hyouka.cli.common import console
+from hyouka.cli.run_cmds import execute_run, print_failures, print_summary
+from hyouka.demo import FULL, QUICK, run_demo
+from hyouka.runner.run import RunResult
+
+
+@click.command("demo")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path),
+                default=Path("hyouka-demo"))
+@click.option("--quick", is_flag=True, help="A smaller run (for CI and a first look).")
+@click.option("--no-ja", is_flag=True, help="Skip the Japanese RAG project.")
+def demo_cmd(folder: Path, quick: bool, no_ja: bool) -> None:
+    """Create demo projects in FOLDER (default ./hyouka-demo) and run them offline."""
+    include_ja = not no_ja
+    if include_ja and importlib.util.find_spec("fugashi") is None:
+        console.print("[yellow]fugashi is not installed: skipping the Japanese RAG project "
+                      "(pip install 'hyouka[ja]')[/]")
+        include_ja = False
+
+    def on_start(name: str, ws: Workspace) -> None:
+        cfg = ws.project.config
+        console.rule(f"[bold]{name}[/] · {len(cfg.variants)} variants · {ws.project.root}")
+
+    def run(ws: Workspace, **options: object) -> RunResult:
+        return execute_run(ws, **options)
+
+    parts = run_demo(folder, QUICK if quick else FULL, include_ja, on_start, run)
+    for part in parts:
+        console.rule(f"[bold]{part.name}[/]: results")
+        p = part.result.progress
+        console.print(f"{p.done} samples in {part.seconds:.0f} s · run {part.result.run.uid}")
+        print_summary(part.summaries)
+        print_failures(part.failures)
+    total = sum(p.seconds for p in parts)
+    console.rule("[bold]next")
+    first = parts[0].root
+    console.print(
+        f"The demo took {total:.0f} s. Look closer and go further:\n"
+        f"  hyouka show -p {first}                         per-variant results and failures\n"
+        f"  hyouka runs -p {first}                         every run, kept in {first}/.hyouka\n"
+        f"  hyouka variants --history polite -p {first}    edit a prompt: old versions stay\n"
+        f"  hyouka export -p {first} -o samples.csv        every output with its scores\n"
+        f"  hyouka run -p {first}                          rerun: served from the cache\n"
+        f"Switch to a real model: edit providers in {first}/hyouka.yaml (see README)."
+    )
+
+
+COMMANDS = [demo_cmd]
