@@ -40,9 +40,17 @@ print(json.dumps({"wall": wall, "cpu": cpu, "samples": result.progress.done,
 def start_server(latency_ms: int, tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
     port_file = tmp / "port"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "hyouka.testing.fake_server", "--latency-ms", str(latency_ms),
-         "--port-file", str(port_file)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "hyouka.testing.fake_server",
+            "--latency-ms",
+            str(latency_ms),
+            "--port-file",
+            str(port_file),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     for _ in range(400):
         if port_file.exists() and port_file.read_text().strip():
@@ -55,8 +63,15 @@ def write_project(root: Path, n: int, base_url: str) -> None:
     root.mkdir(parents=True, exist_ok=True)
     (root / "cases.jsonl").write_text(
         "".join(
-            json.dumps({"id": f"ID-{i:05d}", "vars": {"question": f"質問 ID-{i:05d} について"},
-                        "checks": []}, ensure_ascii=False) + "\n"
+            json.dumps(
+                {
+                    "id": f"ID-{i:05d}",
+                    "vars": {"question": f"質問 ID-{i:05d} について"},
+                    "checks": [],
+                },
+                ensure_ascii=False,
+            )
+            + "\n"
             for i in range(n)
         ),
         encoding="utf-8",
@@ -86,7 +101,9 @@ def measure(n: int, latency_ms: int, conc: int) -> dict[str, float]:
             write_project(tmp / "proj", n, url)
             out = subprocess.run(
                 [sys.executable, "-c", CHILD, str(tmp / "proj"), str(conc)],
-                capture_output=True, text=True, check=True,
+                capture_output=True,
+                text=True,
+                check=True,
             )
         finally:
             server.terminate()
@@ -108,15 +125,21 @@ def main() -> None:
     ap.add_argument("--latency-ms", type=int, default=50)
     ap.add_argument("--conc", type=int, default=50)
     args = ap.parse_args()
-    print(f"workload: 2 variants × N cases × 1 sample, contains check, concurrency {args.conc}, "
-          f"fake server {args.latency_ms} ms")
-    print(f"{'N':>6} {'calls':>6} {'wall s':>7} {'ideal s':>7} {'×ideal':>6} "
-          f"{'CPU ms/sample':>13} {'peak MB':>8} {'errors':>6} {'passed':>6}")
+    print(
+        f"workload: 2 variants × N cases × 1 sample, contains check, concurrency {args.conc}, "
+        f"fake server {args.latency_ms} ms"
+    )
+    print(
+        f"{'N':>6} {'calls':>6} {'wall s':>7} {'ideal s':>7} {'×ideal':>6} "
+        f"{'CPU ms/sample':>13} {'peak MB':>8} {'errors':>6} {'passed':>6}"
+    )
     for n in (max(1, args.n // 5), args.n):
         r = measure(n, args.latency_ms, args.conc)
-        print(f"{n:>6} {2 * n:>6} {r['wall']:>7.2f} {r['ideal']:>7.2f} {r['ratio']:>6.2f} "
-              f"{r['cpu_ms_per_sample']:>13.3f} {r['peak_rss_mb']:>8.0f} {r['errors']:>6.0f} "
-              f"{r['passed']:>6.0f}")
+        print(
+            f"{n:>6} {2 * n:>6} {r['wall']:>7.2f} {r['ideal']:>7.2f} {r['ratio']:>6.2f} "
+            f"{r['cpu_ms_per_sample']:>13.3f} {r['peak_rss_mb']:>8.0f} {r['errors']:>6.0f} "
+            f"{r['passed']:>6.0f}"
+        )
     print("targets: CPU ≤ 0.6 ms/sample, wall ≤ 1.15 × ideal, peak ≤ 200 MB and flat in N")
 
 

@@ -10,12 +10,18 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hyouka.config import Project, load_config
-from hyouka.runner.run import Progress, RunOptions, Runner, RunResult
+from hyouka.runner.run import Progress, Runner, RunOptions, RunResult
 from hyouka.store.store import RunInfo, Store
 from hyouka.summary import VariantSummary, failed_examples, summarize_run
+
+if TYPE_CHECKING:
+    from hyouka.scoring import ScoreReport
+
+if TYPE_CHECKING:
+    from hyouka.analysis import AgreementReport, CompareResult, RankingReport
 
 
 class Workspace:
@@ -55,6 +61,12 @@ class Workspace:
         runner = Runner(self.project, self.store, RunOptions(**options), on_progress)
         return await runner.execute()
 
+    def score(self, ref: str = "latest", **options: Any) -> ScoreReport:
+        """(Re)score a stored run without regenerating it (see :func:`hyouka.scoring.score_run`)."""
+        from hyouka.scoring import score_run
+
+        return score_run(self, ref, **options)
+
     def runs(self, limit: int = 50) -> list[dict[str, Any]]:
         return self.store.list_runs(self.name, limit)
 
@@ -67,6 +79,53 @@ class Workspace:
 
     def failures(self, ref: str = "latest", per_check: int = 3) -> dict[str, list[dict[str, Any]]]:
         return failed_examples(self.store, self.get_run(ref).id, per_check)
+
+    # -- statistics (hyouka.analysis) -------------------------------------------------------
+
+    def compare(
+        self, a: str, *b: str, run: str = "latest", metrics: Sequence[str] = (), **options: Any
+    ) -> CompareResult:
+        """B − A for each of ``b`` against baseline ``a`` on every shared check metric.
+
+        Options: ``delta`` (0.05), ``seed`` (the run's), ``level``, ``alpha``, ``power``,
+        ``n_boot`` (see :func:`hyouka.analysis.compare_variants`).
+        """
+        from hyouka.analysis import compare_variants
+
+        return compare_variants(self.store, self.get_run(run), a, b, metrics=metrics, **options)
+
+    def ranking(
+        self, campaign: str | None = None, *, run: str = "latest", **options: Any
+    ) -> RankingReport:
+        """Bradley–Terry ranking of a campaign's (or a run's) human and judge votes.
+
+        Options: ``sources`` (("human", "judge")), ``n_boot``, ``seed``, ``alpha``.
+        """
+        from hyouka.analysis import rank_votes
+        from hyouka.analysis.data import judgments_for
+
+        run_info = None if campaign is not None else self.get_run(run)
+        scope, js, _ = judgments_for(self.store, self.name, campaign=campaign, run=run_info)
+        return rank_votes(js, scope, **options)
+
+    def agreement(
+        self, campaign: str, *, judge_metric: str | None = None, **options: Any
+    ) -> AgreementReport:
+        """Rater agreement, disputes, group preferences, judge vs humans and PPI++.
+
+        ``judge_metric`` names a score metric (e.g. a judge rubric) to combine with the human
+        ratings by PPI++. Options: ``n_boot``, ``seed``, ``min_overlap``, ``top``.
+        """
+        from hyouka.analysis import campaign_agreement
+        from hyouka.analysis.data import judgments_for, metric_by_sample, sample_keys
+
+        _, js, info = judgments_for(self.store, self.name, campaign=campaign)
+        assert info is not None
+        scores = {}
+        if judge_metric:
+            scores[judge_metric] = metric_by_sample(self.store, info.run_id, judge_metric)
+        keys = sample_keys(self.store, info.run_id, info.variant_ids or list(js.variants))
+        return campaign_agreement(js, info.name, judge_scores=scores, sample_keys=keys, **options)
 
     # -- variants ---------------------------------------------------------------------------
 
@@ -90,8 +149,9 @@ class Workspace:
 
     # -- export -----------------------------------------------------------------------------
 
-    def export(self, ref: str, path: Path, fmt: str | None = None,
-               variants: Sequence[str] | None = None) -> int:
+    def export(
+        self, ref: str, path: Path, fmt: str | None = None, variants: Sequence[str] | None = None
+    ) -> int:
         from hyouka.export import export_run
 
         return export_run(self.store, self.get_run(ref), path, fmt, variants)

@@ -90,12 +90,17 @@ def run_demo(
     check_requirements(include_ja)
     folder.mkdir(parents=True, exist_ok=True)
     parts = [
-        _run_part("support-en", folder / "support-en", size.support_cases, size.support_samples,
-                  on_start, run)
+        _run_part(
+            "support-en",
+            folder / "support-en",
+            size.support_cases,
+            size.support_samples,
+            on_start,
+            run,
+        )
     ]
     if include_ja:
         parts.append(
-            _run_part("rag-ja", folder / "rag-ja", size.rag_cases, size.rag_samples, on_start,
-                      run)
+            _run_part("rag-ja", folder / "rag-ja", size.rag_cases, size.rag_samples, on_start, run)
         )
     return parts

@@ -15,21 +15,48 @@ from hyouka.store.schema import cases, samples, scores, variants
 from hyouka.store.store import RunInfo, Store
 
 COLUMNS = [
-    "run", "variant", "variant_version", "case_id", "sample_index", "seed", "status", "output",
-    "error", "latency_ms", "input_tokens", "output_tokens", "cost", "cached", "vars", "expected",
-    "contexts", "scores",
+    "run",
+    "variant",
+    "variant_version",
+    "case_id",
+    "sample_index",
+    "seed",
+    "status",
+    "output",
+    "error",
+    "latency_ms",
+    "input_tokens",
+    "output_tokens",
+    "cost",
+    "cached",
+    "vars",
+    "expected",
+    "contexts",
+    "scores",
 ]
 
 
-def iter_rows(store: Store, run: RunInfo, only: Sequence[str] | None = None) -> Iterator[
-    dict[str, Any]
-]:
+def iter_rows(
+    store: Store, run: RunInfo, only: Sequence[str] | None = None
+) -> Iterator[dict[str, Any]]:
     query = (
         select(
-            samples.c.id, variants.c.name, variants.c.version, cases.c.case_key, cases.c.content,
-            samples.c.sample_index, samples.c.seed, samples.c.status, samples.c.output,
-            samples.c.error, samples.c.latency_ms, samples.c.input_tokens,
-            samples.c.output_tokens, samples.c.cost, samples.c.cached, samples.c.contexts,
+            samples.c.id,
+            variants.c.name,
+            variants.c.version,
+            cases.c.case_key,
+            cases.c.content,
+            samples.c.sample_index,
+            samples.c.seed,
+            samples.c.status,
+            samples.c.output,
+            samples.c.error,
+            samples.c.latency_ms,
+            samples.c.input_tokens,
+            samples.c.output_tokens,
+            samples.c.cost,
+            samples.c.cached,
+            samples.c.contexts,
         )
         .join(variants, variants.c.id == samples.c.variant_id)
         .join(cases, cases.c.id == samples.c.case_id)
@@ -42,25 +69,43 @@ def iter_rows(store: Store, run: RunInfo, only: Sequence[str] | None = None) -> 
         sample_rows = conn.execute(query).fetchall()
         score_map: dict[int, dict[str, Any]] = {}
         for s in conn.execute(
-            select(scores.c.sample_id, scores.c.metric, scores.c.value, scores.c.passed,
-                   scores.c.status)
+            select(
+                scores.c.sample_id,
+                scores.c.metric,
+                scores.c.value,
+                scores.c.passed,
+                scores.c.status,
+            )
             .join(samples, samples.c.id == scores.c.sample_id)
             .where(samples.c.run_id == run.id)
             .order_by(scores.c.id)
         ):
             score_map.setdefault(int(s.sample_id), {})[s.metric] = {
-                "value": s.value, "passed": s.passed, "status": s.status
+                "value": s.value,
+                "passed": s.passed,
+                "status": s.status,
             }
     for r in sample_rows:
         content = r.content or {}
         yield {
-            "run": run.uid, "variant": r.name, "variant_version": r.version,
-            "case_id": r.case_key, "sample_index": r.sample_index, "seed": r.seed,
-            "status": r.status, "output": r.output, "error": r.error,
-            "latency_ms": r.latency_ms, "input_tokens": r.input_tokens,
-            "output_tokens": r.output_tokens, "cost": r.cost, "cached": bool(r.cached),
-            "vars": content.get("vars"), "expected": content.get("expected"),
-            "contexts": r.contexts, "scores": score_map.get(int(r.id), {}),
+            "run": run.uid,
+            "variant": r.name,
+            "variant_version": r.version,
+            "case_id": r.case_key,
+            "sample_index": r.sample_index,
+            "seed": r.seed,
+            "status": r.status,
+            "output": r.output,
+            "error": r.error,
+            "latency_ms": r.latency_ms,
+            "input_tokens": r.input_tokens,
+            "output_tokens": r.output_tokens,
+            "cost": r.cost,
+            "cached": bool(r.cached),
+            "vars": content.get("vars"),
+            "expected": content.get("expected"),
+            "contexts": r.contexts,
+            "scores": score_map.get(int(r.id), {}),
         }
 
 
@@ -70,8 +115,13 @@ def _flat(value: Any) -> Any:
     return value
 
 
-def export_run(store: Store, run: RunInfo, path: Path, fmt: str | None = None,
-               only: Sequence[str] | None = None) -> int:
+def export_run(
+    store: Store,
+    run: RunInfo,
+    path: Path,
+    fmt: str | None = None,
+    only: Sequence[str] | None = None,
+) -> int:
     fmt = (fmt or path.suffix.lstrip(".") or "jsonl").lower()
     rows = iter_rows(store, run, only)
     count = 0

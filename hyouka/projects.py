@@ -22,7 +22,9 @@ def copy_example(name: str, target: Path, force: bool = False) -> Path:
     target.mkdir(parents=True, exist_ok=True)
     with resources.as_file(source) as src:
         shutil.copytree(
-            src, target, dirs_exist_ok=True,
+            src,
+            target,
+            dirs_exist_ok=True,
             ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".hyouka"),
         )
     (target / "hyouka.schema.json").write_text(json_schema_text(), encoding="utf-8")

@@ -85,7 +85,7 @@ class VariantSummary:
         }
 
 
-def _add_sample(s: VariantSummary, row: Mapping[str, Any]) -> None:
+def _add_sample(s: VariantSummary, row: Any) -> None:
     s.samples += 1
     status = str(row["status"])
     s.status_counts[status] = s.status_counts.get(status, 0) + 1
@@ -103,7 +103,7 @@ def _add_sample(s: VariantSummary, row: Mapping[str, Any]) -> None:
         s.cost_known = True
 
 
-def _add_score(s: VariantSummary, row: Mapping[str, Any]) -> None:
+def _add_score(s: VariantSummary, row: Any) -> None:
     key = (str(row["check_name"]), str(row["metric"]))
     c = s.checks.get(key)
     if c is None:
@@ -131,8 +131,13 @@ def summarize_run(store: Store, run_id: int) -> list[VariantSummary]:
         ):
             out[int(v.id)] = VariantSummary(int(v.id), str(v.name), str(v.version))
         sample_cols = (
-            samples.c.variant_id, samples.c.status, samples.c.cached, samples.c.latency_ms,
-            samples.c.input_tokens, samples.c.output_tokens, samples.c.cost,
+            samples.c.variant_id,
+            samples.c.status,
+            samples.c.cached,
+            samples.c.latency_ms,
+            samples.c.input_tokens,
+            samples.c.output_tokens,
+            samples.c.cost,
         )
         for row in conn.execute(
             select(*sample_cols).where(samples.c.run_id == run_id, samples.c.role == "app")

@@ -25,8 +25,16 @@ _ENV = ImmutableSandboxedEnvironment(
     undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=False
 )
 # Provider options that do not change what the model says.
-_NON_SHAPING = {"api_key_env", "headers", "timeout", "max_retries", "rpm", "tpm", "concurrency",
-                "pricing"}
+_NON_SHAPING = {
+    "api_key_env",
+    "headers",
+    "timeout",
+    "max_retries",
+    "rpm",
+    "tpm",
+    "concurrency",
+    "pricing",
+}
 
 
 @dataclass
@@ -71,8 +79,10 @@ class VariantSpec:
 def _read_text(project: Project, value: str, field_loc: tuple[str, ...]) -> str:
     """A template given inline, or as a file path relative to the project."""
     candidate = project.resolve(value)
-    looks_like_path = "\n" not in value and len(value) < 300 and (
-        candidate.suffix in {".j2", ".jinja", ".txt", ".md", ".prompt"} or candidate.is_file()
+    looks_like_path = (
+        "\n" not in value
+        and len(value) < 300
+        and (candidate.suffix in {".j2", ".jinja", ".txt", ".md", ".prompt"} or candidate.is_file())
     )
     if not looks_like_path:
         return value
@@ -147,9 +157,7 @@ def resolve_variant(project: Project, name: str, config: VariantConfig) -> Varia
         family=config.family,
         identity=identity,
     )
-    spec._compiled = [
-        (role, _compile(text, project, (*base, "prompt"))) for role, text in messages
-    ]
+    spec._compiled = [(role, _compile(text, project, (*base, "prompt"))) for role, text in messages]
     return spec
 
 

@@ -42,7 +42,9 @@ def _pg_reachable() -> str | None:
     try:
         import psycopg
 
-        with psycopg.connect(PG_BASE.replace("postgresql+psycopg", "postgresql"), connect_timeout=3):
+        with psycopg.connect(
+            PG_BASE.replace("postgresql+psycopg", "postgresql"), connect_timeout=3
+        ):
             return None
     except Exception as exc:  # pragma: no cover - depends on the machine
         return f"{type(exc).__name__}: {exc}"

@@ -14,13 +14,15 @@ from hyouka.errors import DatasetError
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner,
-                                                                 max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=8,
 )
 rows = st.dictionaries(
     st.sampled_from(["id", "vars", "expected", "checks", "aspect", "tags", "gold_ids", "x"]),
-    json_values, max_size=5,
+    json_values,
+    max_size=5,
 )
 
 

@@ -20,8 +20,13 @@ def _project(tmp_path: Path, base_url: str, cases: list[dict[str, Any]], **provi
         "name": "faults",
         "samples": 1,
         "providers": {
-            "srv": {"type": "openai", "base_url": base_url, "model": "fake", "max_retries": 3,
-                    **provider}
+            "srv": {
+                "type": "openai",
+                "base_url": base_url,
+                "model": "fake",
+                "max_retries": 3,
+                **provider,
+            }
         },
         "variants": {"v": {"provider": "srv", "prompt": "{{ q }}"}},
         "checks": [{"type": "contains", "value": "回答"}],
@@ -34,8 +39,9 @@ def _statuses(ws: Workspace) -> dict[str, tuple[str, int, str | None]]:
 
     with ws.store.engine.connect() as conn:
         rows = conn.execute(
-            select(cases.c.case_key, samples.c.status, samples.c.attempts, samples.c.error)
-            .join(cases, cases.c.id == samples.c.case_id)
+            select(cases.c.case_key, samples.c.status, samples.c.attempts, samples.c.error).join(
+                cases, cases.c.id == samples.c.case_id
+            )
         ).all()
     return {r.case_key: (r.status, r.attempts, r.error) for r in rows}
 
@@ -131,10 +137,14 @@ def test_seed_and_sample_index_reach_the_provider_and_the_cache(tmp_path: Path) 
 
 def _outputs(ws: Workspace, run_id: int) -> list[dict[str, Any]]:
     with ws.store.engine.connect() as conn:
-        return [dict(r._mapping) for r in conn.execute(
-            select(samples.c.output, samples.c.seed, samples.c.sample_index)
-            .where(samples.c.run_id == run_id)
-        )]
+        return [
+            dict(r._mapping)
+            for r in conn.execute(
+                select(samples.c.output, samples.c.seed, samples.c.sample_index).where(
+                    samples.c.run_id == run_id
+                )
+            )
+        ]
 
 
 @pytest.mark.parametrize("endpoint", ["anthropic"])
@@ -143,16 +153,23 @@ def test_anthropic_provider_over_http(tmp_path: Path, endpoint: str) -> None:
     with FakeServer() as srv:
         cfg = {
             "name": "anth",
-            "providers": {"c": {"type": "anthropic", "base_url": srv.url, "model": "claude-x",
-                                "pricing": {"input_per_mtok": 3, "output_per_mtok": 15}}},
+            "providers": {
+                "c": {
+                    "type": "anthropic",
+                    "base_url": srv.url,
+                    "model": "claude-x",
+                    "pricing": {"input_per_mtok": 3, "output_per_mtok": 15},
+                }
+            },
             "variants": {"v": {"provider": "c", "system": "丁寧に", "prompt": "{{ q }}"}},
         }
         ws = Workspace.open(write_project(tmp_path, cfg, cases))
         ws.run()
         body = srv.calls()[0].body
     assert body["system"] == "丁寧に" and body["messages"] == [
-        {"role": "user", "content": "こんにちは"}]
+        {"role": "user", "content": "こんにちは"}
+    ]
     row = _outputs(ws, 1)[0]
     assert row["output"].startswith("回答: こんにちは")
-    run, summaries = ws.show()
+    _run, summaries = ws.show()
     assert summaries[0].cost > 0 and summaries[0].input_tokens > 0

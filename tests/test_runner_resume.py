@@ -22,9 +22,17 @@ SAMPLES = 2
 def _start_server(tmp_path: Path) -> tuple[subprocess.Popen[bytes], str]:
     port_file = tmp_path / "port"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "hyouka.testing.fake_server", "--latency-ms", "15",
-         "--port-file", str(port_file)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "hyouka.testing.fake_server",
+            "--latency-ms",
+            "15",
+            "--port-file",
+            str(port_file),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     for _ in range(200):
         if port_file.exists() and port_file.read_text().strip():
@@ -44,7 +52,8 @@ def _stored(db: Path) -> int:
 def _hyouka(root: Path, *args: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "hyouka", "run", "-p", str(root), "--quiet", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
 
 
@@ -56,11 +65,16 @@ def test_killed_run_resumes_without_calling_stored_samples_again(tmp_path: Path)
             "samples": SAMPLES,
             "concurrency": 4,
             "providers": {"srv": {"type": "openai", "base_url": url + "/v1", "model": "m"}},
-            "variants": {"a": {"provider": "srv", "prompt": "A: {{ q }}"},
-                         "b": {"provider": "srv", "prompt": "B: {{ q }}"}},
+            "variants": {
+                "a": {"provider": "srv", "prompt": "A: {{ q }}"},
+                "b": {"provider": "srv", "prompt": "B: {{ q }}"},
+            },
         }
-        root = write_project(tmp_path / "proj", cfg,
-                             [{"id": f"c{i}", "vars": {"q": f"質問 {i}"}} for i in range(N_CASES)])
+        root = write_project(
+            tmp_path / "proj",
+            cfg,
+            [{"id": f"c{i}", "vars": {"q": f"質問 {i}"}} for i in range(N_CASES)],
+        )
         db = root / ".hyouka" / "hyouka.db"
         total = N_CASES * SAMPLES * 2
         first = _hyouka(root)
@@ -72,11 +86,12 @@ def test_killed_run_resumes_without_calling_stored_samples_again(tmp_path: Path)
         before_kill = _stored(db)
         assert 0 < before_kill < total, "the kill should land in the middle of the run"
         with sqlite3.connect(db) as conn:
-            stored_requests = [json.loads(r[0]) for r in conn.execute(
-                "select request from sample_payloads")]
+            stored_requests = [
+                json.loads(r[0]) for r in conn.execute("select request from sample_payloads")
+            ]
             run_uid = conn.execute("select uid from runs").fetchone()[0]
         second = _hyouka(root)
-        out, err = second.communicate(timeout=120)
+        _out, err = second.communicate(timeout=120)
         assert second.returncode == 0, err.decode()
         with urllib.request.urlopen(url + "/stats?prompts=1") as resp:
             stats = json.loads(resp.read())
@@ -93,7 +108,8 @@ def test_killed_run_resumes_without_calling_stored_samples_again(tmp_path: Path)
     with sqlite3.connect(db) as conn:
         rows = conn.execute(
             "select count(*), count(distinct variant_id || ':' || case_id || ':' || sample_index)"
-            " from samples").fetchone()
+            " from samples"
+        ).fetchone()
         runs = conn.execute("select uid, status from runs").fetchall()
     assert rows == (total, total)  # each sample exactly once
     assert runs == [(run_uid, "finished")]  # the same run was resumed, not a new one

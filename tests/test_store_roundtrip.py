@@ -18,8 +18,10 @@ from hyouka.store.store import SampleRecord, Store
 
 
 def _dataset(n: int = 3) -> Dataset:
-    cases = [case_from_mapping({"id": f"c{i}", "vars": {"q": f"質問{i}"}, "expected": ["答"]})
-             for i in range(n)]
+    cases = [
+        case_from_mapping({"id": f"c{i}", "vars": {"q": f"質問{i}"}, "expected": ["答"]})
+        for i in range(n)
+    ]
     return Dataset("main", Path("data/cases.jsonl"), cases)
 
 
@@ -65,19 +67,42 @@ def test_sqlite_store_uses_wal_and_foreign_keys(sqlite_url: str) -> None:
 def _record(run_id: int, variant_id: int, case_id: int, index: int, out: str) -> SampleRecord:
     return SampleRecord(
         {
-            "run_id": run_id, "variant_id": variant_id, "case_id": case_id,
-            "sample_index": index, "target": "", "role": "app", "seed": 7, "status": "ok",
-            "output": out, "error": None, "latency_ms": 12.5, "input_tokens": 3,
-            "output_tokens": 4, "cost": 0.001, "contexts": [{"id": "p1", "text": "文脈"}],
-            "cache_key": f"k{variant_id}-{case_id}-{index}", "cached": False, "attempts": 1,
+            "run_id": run_id,
+            "variant_id": variant_id,
+            "case_id": case_id,
+            "sample_index": index,
+            "target": "",
+            "role": "app",
+            "seed": 7,
+            "status": "ok",
+            "output": out,
+            "error": None,
+            "latency_ms": 12.5,
+            "input_tokens": 3,
+            "output_tokens": 4,
+            "cost": 0.001,
+            "contexts": [{"id": "p1", "text": "文脈"}],
+            "cache_key": f"k{variant_id}-{case_id}-{index}",
+            "cached": False,
+            "attempts": 1,
         },
         request={"messages": [{"role": "user", "content": "質問"}]},
         response={"choices": []},
-        scores=[{
-            "check_name": "contains", "check_version": "1", "params_hash": "h", "params": {},
-            "metric": "contains", "repeat": 0, "value": 1.0, "passed": True, "status": "ok",
-            "reason": "found", "weight": 1.0,
-        }],
+        scores=[
+            {
+                "check_name": "contains",
+                "check_version": "1",
+                "params_hash": "h",
+                "params": {},
+                "metric": "contains",
+                "repeat": 0,
+                "value": 1.0,
+                "passed": True,
+                "status": "ok",
+                "reason": "found",
+                "weight": 1.0,
+            }
+        ],
     )
 
 
@@ -89,10 +114,21 @@ def test_round_trip_of_datasets_variants_runs_samples(store_url: str) -> None:
     v1 = store.save_variant("proj", "polite", "aaa", "prompt", {"prompt": "x"}, "echo", "m")
     assert store.save_variant("proj", "polite", "aaa", "prompt", {"prompt": "x"}) == v1
     v2 = store.save_variant("proj", "polite", "bbb", "prompt", {"prompt": "y"}, "echo", "m")
-    run = store.create_run("proj", seed=3, n_samples=2, fingerprint="f" * 32, config={"a": 1},
-                           variant_ids=[v1, v2], dataset_ids=[ds_id])
-    ids = store.write_samples([_record(run.id, v1, case_ids["c0"], 0, "東京です"),
-                               _record(run.id, v2, case_ids["c0"], 0, "大阪")])
+    run = store.create_run(
+        "proj",
+        seed=3,
+        n_samples=2,
+        fingerprint="f" * 32,
+        config={"a": 1},
+        variant_ids=[v1, v2],
+        dataset_ids=[ds_id],
+    )
+    ids = store.write_samples(
+        [
+            _record(run.id, v1, case_ids["c0"], 0, "東京です"),
+            _record(run.id, v2, case_ids["c0"], 0, "大阪"),
+        ]
+    )
     assert len(ids) == 2 and all(ids)
     # A second write of the same sample is skipped, never overwritten.
     dup = store.write_samples([_record(run.id, v1, case_ids["c0"], 0, "上書き")])
@@ -101,7 +137,8 @@ def test_round_trip_of_datasets_variants_runs_samples(store_url: str) -> None:
         outs = conn.execute(select(samples.c.output).order_by(samples.c.id)).scalars().all()
     assert outs == ["東京です", "大阪"]
     assert store.stored_keys(run.id, [case_ids["c0"]]) == {
-        (v1, case_ids["c0"], 0, ""), (v2, case_ids["c0"], 0, "")
+        (v1, case_ids["c0"], 0, ""),
+        (v2, case_ids["c0"], 0, ""),
     }
     hit = store.cached([f"k{v1}-{case_ids['c0']}-0"])
     assert hit[f"k{v1}-{case_ids['c0']}-0"]["output"] == "東京です"

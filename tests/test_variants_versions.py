@@ -18,8 +18,10 @@ CFG = {
     "providers": {"fake": {"type": "echo", "reply": "A: {last} #{sample}"}},
     "variants": {"polite": {"provider": "fake", "prompt": "prompts/polite.j2"}},
 }
-CASES = [{"id": "c1", "vars": {"q": "返品できますか"}, "expected": "返品"},
-         {"id": "c2", "vars": {"q": "送料は"}, "checks": [{"type": "contains", "value": "送料"}]}]
+CASES = [
+    {"id": "c1", "vars": {"q": "返品できますか"}, "expected": "返品"},
+    {"id": "c2", "vars": {"q": "送料は"}, "checks": [{"type": "contains", "value": "送料"}]},
+]
 
 
 def _project(tmp_path: Path) -> Path:
@@ -64,12 +66,16 @@ def test_params_model_and_provider_shape_the_version_but_timeouts_do_not(tmp_pat
 
 
 def test_app_function_gets_case_params_and_llm_and_returns_contexts(tmp_path: Path) -> None:
-    root = write_project(tmp_path, {
-        "name": "app",
-        "providers": {"fake": {"type": "echo", "reply": "LLM({last})"}},
-        "variants": {"rag": {"app": "my_app:answer", "provider": "fake", "params": {"k": 2}}},
-        "checks": [{"type": "hit-at-k", "k": 1}],
-    }, [{"id": "c1", "vars": {"q": "東京"}, "gold_ids": ["p2"]}])
+    root = write_project(
+        tmp_path,
+        {
+            "name": "app",
+            "providers": {"fake": {"type": "echo", "reply": "LLM({last})"}},
+            "variants": {"rag": {"app": "my_app:answer", "provider": "fake", "params": {"k": 2}}},
+            "checks": [{"type": "hit-at-k", "k": 1}],
+        },
+        [{"id": "c1", "vars": {"q": "東京"}, "gold_ids": ["p2"]}],
+    )
     (root / "my_app.py").write_text(
         "from hyouka.providers.python_app import AppResult\n"
         "def answer(case, params, ctx):\n"
@@ -88,10 +94,14 @@ def test_app_function_gets_case_params_and_llm_and_returns_contexts(tmp_path: Pa
 
 
 def test_app_exception_is_a_sample_error_not_a_crash(tmp_path: Path) -> None:
-    root = write_project(tmp_path, {"name": "app", "variants": {"v": {"app": "bad:answer"}}},
-                         [{"id": "c1", "vars": {}}])
-    (root / "bad.py").write_text("def answer(case):\n    raise RuntimeError('壊れた')\n",
-                                 encoding="utf-8")
+    root = write_project(
+        tmp_path,
+        {"name": "app", "variants": {"v": {"app": "bad:answer"}}},
+        [{"id": "c1", "vars": {}}],
+    )
+    (root / "bad.py").write_text(
+        "def answer(case):\n    raise RuntimeError('壊れた')\n", encoding="utf-8"
+    )
     result = Workspace.open(root).run()
     assert result.progress.errors == 1 and result.run.status == "finished"
 

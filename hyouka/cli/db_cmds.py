@@ -41,7 +41,9 @@ def upgrade_cmd(project_dir: Path, url: str | None, revision: str) -> None:
 def current_cmd(project_dir: Path, url: str | None) -> None:
     """Show the schema revision of the store and the one this hyouka expects."""
     engine = db.create(_url(project_dir, url))
-    console.print(f"store: {db.current_revision(engine) or 'empty'}; expected: {db.head_revision()}")
+    console.print(
+        f"store: {db.current_revision(engine) or 'empty'}; expected: {db.head_revision()}"
+    )
 
 
 COMMANDS = [db_group]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -15,23 +16,26 @@ from hyouka.runner.run import RunResult
 
 
 @click.command("demo")
-@click.argument("folder", type=click.Path(file_okay=False, path_type=Path),
-                default=Path("hyouka-demo"))
+@click.argument(
+    "folder", type=click.Path(file_okay=False, path_type=Path), default=Path("hyouka-demo")
+)
 @click.option("--quick", is_flag=True, help="A smaller run (for CI and a first look).")
 @click.option("--no-ja", is_flag=True, help="Skip the Japanese RAG project.")
 def demo_cmd(folder: Path, quick: bool, no_ja: bool) -> None:
     """Create demo projects in FOLDER (default ./hyouka-demo) and run them offline."""
     include_ja = not no_ja
     if include_ja and importlib.util.find_spec("fugashi") is None:
-        console.print("[yellow]fugashi is not installed: skipping the Japanese RAG project "
-                      "(pip install 'hyouka[ja]')[/]")
+        console.print(
+            "[yellow]fugashi is not installed: skipping the Japanese RAG project "
+            "(pip install 'hyouka[ja]')[/]"
+        )
         include_ja = False
 
     def on_start(name: str, ws: Workspace) -> None:
         cfg = ws.project.config
         console.rule(f"[bold]{name}[/] · {len(cfg.variants)} variants · {ws.project.root}")
 
-    def run(ws: Workspace, **options: object) -> RunResult:
+    def run(ws: Workspace, **options: Any) -> RunResult:
         return execute_run(ws, **options)
 
     parts = run_demo(folder, QUICK if quick else FULL, include_ja, on_start, run)

@@ -12,10 +12,17 @@ from hyouka.config import json_schema_text
 from hyouka.errors import HyoukaError
 from hyouka.projects import EXAMPLES, copy_example
 
+
 @click.command("init")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=".")
-@click.option("--example", "-e", type=click.Choice(list(EXAMPLES)), default="starter",
-              show_default=True, help="Which project to start from.")
+@click.option(
+    "--example",
+    "-e",
+    type=click.Choice(list(EXAMPLES)),
+    default="starter",
+    show_default=True,
+    help="Which project to start from.",
+)
 @click.option("--force", is_flag=True, help="Overwrite an existing hyouka.yaml.")
 def init_cmd(directory: Path, example: str, force: bool) -> None:
     """Create a project (a commented hyouka.yaml, prompts and a dataset) in DIRECTORY."""
@@ -26,8 +33,13 @@ def init_cmd(directory: Path, example: str, force: bool) -> None:
 
 @click.command("variants")
 @project_option
-@click.option("--history", "history", metavar="NAME", default=None,
-              help="Every stored version of variant NAME (or all with --history '*').")
+@click.option(
+    "--history",
+    "history",
+    metavar="NAME",
+    default=None,
+    help="Every stored version of variant NAME (or all with --history '*').",
+)
 @json_option
 def variants_cmd(project_dir: Path, history: str | None, as_json: bool) -> None:
     """List the variants, or every stored version of one (--history NAME)."""
@@ -42,8 +54,14 @@ def variants_cmd(project_dir: Path, history: str | None, as_json: bool) -> None:
             return
         table = Table("variant", "version", "kind", "provider", "model", "params")
         for r in rows:
-            table.add_row(r["name"], r["version"], r["kind"], r["provider"] or "–",
-                          r["model"] or "–", str(r["params"]))
+            table.add_row(
+                r["name"],
+                r["version"],
+                r["kind"],
+                r["provider"] or "–",
+                r["model"] or "–",
+                str(r["params"]),
+            )
         console.print(table)
         return
     rows = ws.variant_history(None if history == "*" else history)
@@ -55,8 +73,13 @@ def variants_cmd(project_dir: Path, history: str | None, as_json: bool) -> None:
     current = {(v["name"], v["version"]) for v in ws.current_variants()}
     table = Table("variant", "version", "first stored", "samples", "current")
     for r in rows:
-        table.add_row(r["name"], r["version"], str(r["created_at"])[:19], str(r["n"]),
-                      "yes" if (r["name"], r["version"]) in current else "")
+        table.add_row(
+            r["name"],
+            r["version"],
+            str(r["created_at"])[:19],
+            str(r["n"]),
+            "yes" if (r["name"], r["version"]) in current else "",
+        )
     console.print(table)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.progress import (
@@ -45,7 +46,7 @@ def _progress_bar() -> Progress:
     )
 
 
-def execute_run(ws: Workspace, quiet: bool = False, **options: object) -> RunResult:
+def execute_run(ws: Workspace, quiet: bool = False, **options: Any) -> RunResult:
     """Run with a live progress bar (rate, ETA, errors, tokens, cost)."""
     if quiet or not console.is_terminal:
         return ws.run(**options)
@@ -56,8 +57,10 @@ def execute_run(ws: Workspace, quiet: bool = False, **options: object) -> RunRes
             elapsed = bar.tasks[0].elapsed or 0.0
             rate = (p.done - p.skipped - p.cached) / elapsed if elapsed > 0 else 0.0
             cost = f" · ${p.cost:.4f}" if p.cost else ""
-            extra = (f"errors {p.errors} · cached {p.cached} · resumed {p.skipped} · "
-                     f"tokens {p.input_tokens + p.output_tokens:,}{cost}")
+            extra = (
+                f"errors {p.errors} · cached {p.cached} · resumed {p.skipped} · "
+                f"tokens {p.input_tokens + p.output_tokens:,}{cost}"
+            )
             bar.update(task, total=p.total, completed=p.done, rate=f"{rate:.1f}/s", extra=extra)
 
         return ws.run(on_progress=update, **options)
@@ -68,21 +71,41 @@ def execute_run(ws: Workspace, quiet: bool = False, **options: object) -> RunRes
 @click.option("--variant", "-v", "variants", multiple=True, help="Only these variants.")
 @click.option("--dataset", "-d", "datasets", multiple=True, help="Only these datasets.")
 @click.option("--samples", "-n", type=click.IntRange(1, 1000), help="Samples per case.")
-@click.option("--concurrency", "-c", type=click.IntRange(1, 10000),
-              help="Model calls in flight (default: the project's, 16).")
+@click.option(
+    "--concurrency",
+    "-c",
+    type=click.IntRange(1, 10000),
+    help="Model calls in flight (default: the project's, 16).",
+)
 @click.option("--seed", type=int, help="Run seed (default: the project's).")
 @click.option("--limit", type=click.IntRange(1), help="Only the first N cases of each dataset.")
 @click.option("--no-cache", is_flag=True, help="Call the models even for stored outputs.")
-@click.option("--resume", "resume", default=None, metavar="RUN",
-              help="Resume this run. By default an unfinished identical run is resumed.")
+@click.option(
+    "--resume",
+    "resume",
+    default=None,
+    metavar="RUN",
+    help="Resume this run. By default an unfinished identical run is resumed.",
+)
 @click.option("--new", "new_run", is_flag=True, help="Start a new run even if one is unfinished.")
 @click.option("--skip-bad-rows", is_flag=True, help="Run the good rows of a broken dataset.")
 @click.option("--quiet", "-q", is_flag=True)
 @json_option
-def run_cmd(project_dir: Path, variants: tuple[str, ...], datasets: tuple[str, ...],
-            samples: int | None, concurrency: int | None, seed: int | None, limit: int | None,
-            no_cache: bool, resume: str | None, new_run: bool, skip_bad_rows: bool,
-            quiet: bool, as_json: bool) -> None:
+def run_cmd(
+    project_dir: Path,
+    variants: tuple[str, ...],
+    datasets: tuple[str, ...],
+    samples: int | None,
+    concurrency: int | None,
+    seed: int | None,
+    limit: int | None,
+    no_cache: bool,
+    resume: str | None,
+    new_run: bool,
+    skip_bad_rows: bool,
+    quiet: bool,
+    as_json: bool,
+) -> None:
     """Run every variant over the datasets, `samples` times per case."""
     ws = open_workspace(project_dir)
     result = execute_run(
@@ -100,8 +123,15 @@ def run_cmd(project_dir: Path, variants: tuple[str, ...], datasets: tuple[str, .
     )
     run, summaries = ws.show(result.run.uid)
     if as_json:
-        print_json({"run": run.uid, "status": run.status, "resumed": result.resumed,
-                    "progress": result.progress.__dict__, "variants": as_dicts(summaries)})
+        print_json(
+            {
+                "run": run.uid,
+                "status": run.status,
+                "resumed": result.resumed,
+                "progress": result.progress.__dict__,
+                "variants": as_dicts(summaries),
+            }
+        )
         return
     p = result.progress
     if result.bad_rows:
@@ -109,18 +139,33 @@ def run_cmd(project_dir: Path, variants: tuple[str, ...], datasets: tuple[str, .
         for line in result.bad_rows[:10]:
             console.print(f"  {line}")
     how = "resumed" if result.resumed else "new"
-    console.print(f"run [bold]{run.uid}[/] ({how}): {p.done} samples, {p.calls} calls, "
-                  f"{p.cached} cached, {p.skipped} already stored, {p.errors} errors")
+    console.print(
+        f"run [bold]{run.uid}[/] ({how}): {p.done} samples, {p.calls} calls, "
+        f"{p.cached} cached, {p.skipped} already stored, {p.errors} errors"
+    )
     print_summary(summaries)
 
 
 def print_summary(summaries: list[VariantSummary]) -> None:
-    table = Table("variant", "version", "samples", "errors", "p50 ms", "p90 ms", "tokens in/out",
-                  "cost", title="per variant")
+    table = Table(
+        "variant",
+        "version",
+        "samples",
+        "errors",
+        "p50 ms",
+        "p90 ms",
+        "tokens in/out",
+        "cost",
+        title="per variant",
+    )
     for s in summaries:
         table.add_row(
-            s.name, s.version, str(s.samples), str(s.errors),
-            fmt_num(s.latency_percentile(50)), fmt_num(s.latency_percentile(90)),
+            s.name,
+            s.version,
+            str(s.samples),
+            str(s.errors),
+            fmt_num(s.latency_percentile(50)),
+            fmt_num(s.latency_percentile(90)),
             f"{s.input_tokens:,}/{s.output_tokens:,}",
             fmt_num(s.cost, 4) if s.cost_known else "–",
         )
@@ -136,8 +181,11 @@ def print_summary(summaries: list[VariantSummary]) -> None:
             if c is None:
                 cells.append("–")
                 continue
-            mean = "" if c.mean is None or c.pass_rate is not None and c.mean in (0.0, 1.0) else (
-                f" ({c.mean:.3g})")
+            mean = (
+                ""
+                if c.mean is None or (c.pass_rate is not None and c.mean in (0.0, 1.0))
+                else (f" ({c.mean:.3g})")
+            )
             errs = f" !{c.errors}" if c.errors else ""
             cells.append(f"{fmt_rate(c.pass_rate)}{mean}{errs}")
         label = key[0] if key[0] == key[1] else f"{key[1]} ({key[0]})"
@@ -158,27 +206,48 @@ def runs_cmd(project_dir: Path, limit: int, as_json: bool) -> None:
         return
     table = Table("run", "status", "created", "samples", "errors", "seed", "samples/case")
     for r in rows:
-        table.add_row(r["uid"], r["status"], str(r["created_at"])[:19], str(r["n_samples"] or 0),
-                      str(r["n_errors"] or 0), str(r["seed"]), str(r["samples"]))
+        table.add_row(
+            r["uid"],
+            r["status"],
+            str(r["created_at"])[:19],
+            str(r["n_samples"] or 0),
+            str(r["n_errors"] or 0),
+            str(r["seed"]),
+            str(r["samples"]),
+        )
     console.print(table)
 
 
 @click.command("show")
 @click.argument("run", default="latest")
 @project_option
-@click.option("--failures", "failures", default=2, show_default=True,
-              help="Failing examples to show per variant and check.")
+@click.option(
+    "--failures",
+    "failures",
+    default=2,
+    show_default=True,
+    help="Failing examples to show per variant and check.",
+)
 @json_option
 def show_cmd(run: str, project_dir: Path, failures: int, as_json: bool) -> None:
     """Per-variant results of RUN (default: the latest run)."""
     ws = open_workspace(project_dir)
     info, summaries = ws.show(run)
     if as_json:
-        print_json({"run": info.uid, "status": info.status, "seed": info.seed,
-                    "samples_per_case": info.samples, "variants": as_dicts(summaries)})
+        print_json(
+            {
+                "run": info.uid,
+                "status": info.status,
+                "seed": info.seed,
+                "samples_per_case": info.samples,
+                "variants": as_dicts(summaries),
+            }
+        )
         return
-    console.print(f"run [bold]{info.uid}[/] · {info.status} · seed {info.seed} · "
-                  f"{info.samples} sample(s) per case")
+    console.print(
+        f"run [bold]{info.uid}[/] · {info.status} · seed {info.seed} · "
+        f"{info.samples} sample(s) per case"
+    )
     print_summary(summaries)
     if failures:
         print_failures(ws.failures(run, failures))
@@ -191,19 +260,28 @@ def print_failures(found: dict[str, list[dict[str, object]]]) -> None:
             output = str(r["output"] or "").replace("\n", " ")
             if len(output) > 100:
                 output = output[:100] + "…"
-            console.print(f"  ✗ {r['check_name']} · case {r['case_key']} #{r['sample_index']}: "
-                          f"{r['reason']}\n    [dim]{output}[/]", highlight=False)
+            console.print(
+                f"  ✗ {r['check_name']} · case {r['case_key']} #{r['sample_index']}: "
+                f"{r['reason']}\n    [dim]{output}[/]",
+                highlight=False,
+            )
 
 
 @click.command("export")
 @click.argument("run", default="latest")
 @project_option
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="File to write (.jsonl, .csv or .parquet).")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="File to write (.jsonl, .csv or .parquet).",
+)
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet"]), default=None)
 @click.option("--variant", "-v", "variants", multiple=True)
-def export_cmd(run: str, project_dir: Path, output: Path, fmt: str | None,
-               variants: tuple[str, ...]) -> None:
+def export_cmd(
+    run: str, project_dir: Path, output: Path, fmt: str | None, variants: tuple[str, ...]
+) -> None:
     """Export RUN's samples with their scores."""
     ws = open_workspace(project_dir)
     n = ws.export(run, output, fmt, list(variants) or None)

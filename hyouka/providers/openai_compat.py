@@ -41,8 +41,7 @@ def api_key_from_env(env_name: str | None, provider: str) -> str | None:
     key = os.environ.get(env_name)
     if not key:
         raise ConfigError(
-            f"the environment variable {env_name} (api_key_env of provider '{provider}') "
-            "is not set"
+            f"the environment variable {env_name} (api_key_env of provider '{provider}') is not set"
         )
     return key
 

@@ -34,7 +34,9 @@ class AppResult:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
-def _as_messages(prompt: str | Sequence[Mapping[str, str]] | Sequence[Message]) -> tuple[Message, ...]:
+def _as_messages(
+    prompt: str | Sequence[Mapping[str, str]] | Sequence[Message],
+) -> tuple[Message, ...]:
     if isinstance(prompt, str):
         return (Message("user", prompt),)
     out = []
@@ -159,9 +161,7 @@ class PythonAppProvider(BaseProvider):
         except (HyoukaError, ProviderError):
             raise
         except Exception as exc:
-            raise ProviderResponseError(
-                f"app function raised {type(exc).__name__}: {exc}"
-            ) from exc
+            raise ProviderResponseError(f"app function raised {type(exc).__name__}: {exc}") from exc
         latency = (time.perf_counter() - started) * 1000
         return self._to_generation(result, ctx, latency)
 

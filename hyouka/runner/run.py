@@ -73,6 +73,7 @@ class RunResult:
     progress: Progress
     resumed: bool
     bad_rows: list[str] = field(default_factory=list)
+    judges: Any = None  # hyouka.scorers.judge_runner.JudgeRunStats when judges ran
 
 
 @dataclass(frozen=True)
@@ -99,18 +100,20 @@ class _Plan:
     bad_rows: list[str]
 
 
-def load_datasets(project: Project, names: Sequence[str] | None, skip_bad: bool) -> tuple[
-    list[Dataset], list[str]
-]:
+def load_datasets(
+    project: Project, names: Sequence[str] | None, skip_bad: bool
+) -> tuple[list[Dataset], list[str]]:
     configured = project.config.datasets
     if not configured:
         raise ConfigError("the project has no datasets", project.locate("datasets"), "datasets")
     chosen = list(names) if names else list(configured)
     unknown = [n for n in chosen if n not in configured]
     if unknown:
-        raise ConfigError(f"unknown dataset(s): {', '.join(unknown)}; known: "
-                          f"{', '.join(configured)}")
-    out, bad = [], []
+        raise ConfigError(
+            f"unknown dataset(s): {', '.join(unknown)}; known: {', '.join(configured)}"
+        )
+    out: list[Dataset] = []
+    bad: list[str] = []
     for name in chosen:
         dataset = load_dataset(name, project.resolve(configured[name].path))
         _validate_case_checks(dataset)
@@ -131,7 +134,9 @@ def _validate_case_checks(dataset: Dataset) -> None:
         problem = validate_case_checks(case.checks) if case.checks else None
         if problem:
             dataset.problems.append(
-                RowProblem(Location(str(dataset.path), 0), f"case '{case.id}' (#{i + 1}): {problem}")
+                RowProblem(
+                    Location(str(dataset.path), 0), f"case '{case.id}' (#{i + 1}): {problem}"
+                )
             )
         else:
             good.append(case)
@@ -151,7 +156,13 @@ def plan_run(project: Project, store: Store, options: RunOptions) -> _Plan:
         (
             v,
             store.save_variant(
-                cfg.name, v.name, v.version, v.kind, v.identity, v.provider_type, v.model,
+                cfg.name,
+                v.name,
+                v.version,
+                v.kind,
+                v.identity,
+                v.provider_type,
+                v.model,
                 v.family,
             ),
         )
@@ -173,8 +184,7 @@ def plan_run(project: Project, store: Store, options: RunOptions) -> _Plan:
         },
         32,
     )
-    return _Plan(project, stored_variants, stored_datasets, checks, samples, seed, fingerprint,
-                 bad)
+    return _Plan(project, stored_variants, stored_datasets, checks, samples, seed, fingerprint, bad)
 
 
 def _cache_key(variant: VariantSpec, case: Case, index: int, seed: int) -> str:
@@ -190,8 +200,16 @@ def _iter_chunks(plan: _Plan) -> Iterator[list[_Work]]:
                     seed = derive_seed(plan.seed, case.id, k)
                     for variant, vid in plan.variants:
                         chunk.append(
-                            _Work(variant, vid, ds.name, case, case_ids[case.id], k, seed,
-                                  _cache_key(variant, case, k, seed))
+                            _Work(
+                                variant,
+                                vid,
+                                ds.name,
+                                case,
+                                case_ids[case.id],
+                                k,
+                                seed,
+                                _cache_key(variant, case, k, seed),
+                            )
                         )
             yield chunk
 
@@ -281,14 +299,16 @@ class Runner:
         run, resumed = self._select_run(plan)
         if resumed:
             self.store.set_run_status(run.id, "running")
-        self.progress.total = sum(
-            len(ds.cases) for ds, _, _ in plan.datasets
-        ) * plan.samples * len(plan.variants)
+        self.progress.total = (
+            sum(len(ds.cases) for ds, _, _ in plan.datasets) * plan.samples * len(plan.variants)
+        )
         self._build_providers(plan)
         writer = SampleWriter(self.store)
         status = "failed"
+        judges = None
         try:
             await self._run_all(plan, run, writer)
+            judges = await self._run_judges(plan, run, writer)
             status = "finished"
         except (asyncio.CancelledError, KeyboardInterrupt):
             status = "interrupted"
@@ -299,7 +319,20 @@ class Runner:
             writer.close()
             self.store.set_run_status(run.id, status)
             self._notify()
-        return RunResult(self.store.get_run(run.uid), self.progress, resumed, plan.bad_rows)
+        return RunResult(self.store.get_run(run.uid), self.progress, resumed, plan.bad_rows, judges)
+
+    async def _run_judges(self, plan: _Plan, run: RunInfo, writer: SampleWriter) -> Any:
+        """Judges configured in ``checks:`` grade the stored samples (hyouka/scoring.py)."""
+        from hyouka.scoring import has_judges, run_judges
+
+        if not has_judges(plan.checks, (c for ds, _, _ in plan.datasets for c in ds.cases)):
+            return None
+        writer.close()  # the judges read the app samples back from the store
+        return await run_judges(
+            self.project, self.store, run, checkset=plan.checks,
+            concurrency=self.options.concurrency, transport=self.options.transport,
+            retry_base_delay=self.options.retry_base_delay,
+        )  # fmt: skip
 
     async def _close_providers(self) -> None:
         for provider in self.providers.values():
@@ -315,8 +348,7 @@ class Runner:
         concurrency = self.options.concurrency or self.project.config.concurrency
         queue: asyncio.Queue[_Work | None] = asyncio.Queue(maxsize=concurrency * 2)
         workers = [
-            asyncio.create_task(self._worker(queue, plan, run, writer))
-            for _ in range(concurrency)
+            asyncio.create_task(self._worker(queue, plan, run, writer)) for _ in range(concurrency)
         ]
         try:
             for chunk in _iter_chunks(plan):
@@ -423,8 +455,9 @@ class Runner:
             except ProviderError as exc:
                 if exc.retryable and attempt <= max_retries:
                     await asyncio.sleep(
-                        backoff_delay(attempt, exc.retry_after, self.options.retry_base_delay,
-                                      rng=self._rng)
+                        backoff_delay(
+                            attempt, exc.retry_after, self.options.retry_base_delay, rng=self._rng
+                        )
                     )
                     continue
                 return self._error_record(work, run, exc.status, str(exc), attempt)

@@ -13,7 +13,6 @@ checks), ``passed`` (or None when the check only measures), a ``reason`` people 
 from __future__ import annotations
 
 import functools
-
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
@@ -134,7 +133,9 @@ class Check:
     # -- helpers ---------------------------------------------------------------------------
 
     def threshold(self) -> float | None:
-        return self.spec.threshold if self.spec.threshold is not None else self.meta.default_threshold
+        return (
+            self.spec.threshold if self.spec.threshold is not None else self.meta.default_threshold
+        )
 
 
 class AsyncCheck(Check):

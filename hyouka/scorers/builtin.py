@@ -12,6 +12,7 @@ from hyouka.hookspecs import hookimpl
 def register_checks(register: Callable[..., Any]) -> None:
     from hyouka.scorers.checks_basic import BASIC_CHECKS
     from hyouka.scorers.checks_text import TEXT_CHECKS
+    from hyouka.scorers.judges import JUDGE_CHECKS
 
-    for cls in [*BASIC_CHECKS, *TEXT_CHECKS]:
+    for cls in [*BASIC_CHECKS, *TEXT_CHECKS, *JUDGE_CHECKS]:
         register(cls)

@@ -66,10 +66,15 @@ def _meta(name: str, label: str, label_ja: str, desc: str, desc_ja: str, **kw: A
 
 
 class Equals(TextCheck):
-    meta = _meta("equals", "Equals", "完全一致",
-                 "The output equals the value (after normalisation).",
-                 "出力が値と一致する（正規化後）。", value_type="text",
-                 example={"type": "equals", "value": "東京"})
+    meta = _meta(
+        "equals",
+        "Equals",
+        "完全一致",
+        "The output equals the value (after normalisation).",
+        "出力が値と一致する（正規化後）。",
+        value_type="text",
+        example={"type": "equals", "value": "東京"},
+    )
 
     def score(self, sample: SampleView) -> CheckResult:
         target = self.values()[0]
@@ -78,10 +83,15 @@ class Equals(TextCheck):
 
 
 class Contains(TextCheck):
-    meta = _meta("contains", "Contains", "含む",
-                 "The output contains the value (after normalisation).",
-                 "出力が値を含む（正規化後）。", value_type="text",
-                 example={"type": "contains", "value": "返金"})
+    meta = _meta(
+        "contains",
+        "Contains",
+        "含む",
+        "The output contains the value (after normalisation).",
+        "出力が値を含む（正規化後）。",
+        value_type="text",
+        example={"type": "contains", "value": "返金"},
+    )
     fold = False
 
     def _prep(self, text: str) -> str:
@@ -95,18 +105,28 @@ class Contains(TextCheck):
 
 
 class IContains(Contains):
-    meta = _meta("icontains", "Contains (any case)", "含む（大文字小文字を区別しない）",
-                 "The output contains the value, ignoring letter case.",
-                 "大文字・小文字を区別せずに値を含む。", value_type="text",
-                 example={"type": "icontains", "value": "refund"})
+    meta = _meta(
+        "icontains",
+        "Contains (any case)",
+        "含む（大文字小文字を区別しない）",
+        "The output contains the value, ignoring letter case.",
+        "大文字・小文字を区別せずに値を含む。",
+        value_type="text",
+        example={"type": "icontains", "value": "refund"},
+    )
     fold = True
 
 
 class ContainsAny(Contains):
-    meta = _meta("contains-any", "Contains any", "いずれかを含む",
-                 "The output contains at least one of the values.",
-                 "値のうち少なくとも一つを含む。", value_type="text-list",
-                 example={"type": "contains-any", "value": ["返金", "払い戻し"]})
+    meta = _meta(
+        "contains-any",
+        "Contains any",
+        "いずれかを含む",
+        "The output contains at least one of the values.",
+        "値のうち少なくとも一つを含む。",
+        value_type="text-list",
+        example={"type": "contains-any", "value": ["返金", "払い戻し"]},
+    )
 
     def score(self, sample: SampleView) -> CheckResult:
         out = self._prep(sample.output)
@@ -115,10 +135,15 @@ class ContainsAny(Contains):
 
 
 class ContainsAll(Contains):
-    meta = _meta("contains-all", "Contains all", "すべてを含む",
-                 "The output contains every one of the values.",
-                 "値をすべて含む。", value_type="text-list",
-                 example={"type": "contains-all", "value": ["注文番号", "お届け日"]})
+    meta = _meta(
+        "contains-all",
+        "Contains all",
+        "すべてを含む",
+        "The output contains every one of the values.",
+        "値をすべて含む。",
+        value_type="text-list",
+        example={"type": "contains-all", "value": ["注文番号", "お届け日"]},
+    )
 
     def score(self, sample: SampleView) -> CheckResult:
         out = self._prep(sample.output)
@@ -127,10 +152,15 @@ class ContainsAll(Contains):
 
 
 class StartsWith(TextCheck):
-    meta = _meta("starts-with", "Starts with", "で始まる",
-                 "The output starts with the value (leading whitespace ignored).",
-                 "出力が値で始まる（先頭の空白は無視）。", value_type="text",
-                 example={"type": "starts-with", "value": "お問い合わせ"})
+    meta = _meta(
+        "starts-with",
+        "Starts with",
+        "で始まる",
+        "The output starts with the value (leading whitespace ignored).",
+        "出力が値で始まる（先頭の空白は無視）。",
+        value_type="text",
+        example={"type": "starts-with", "value": "お問い合わせ"},
+    )
 
     def score(self, sample: SampleView) -> CheckResult:
         target = self.values()[0]
@@ -139,11 +169,16 @@ class StartsWith(TextCheck):
 
 
 class Regex(TextCheck):
-    meta = _meta("regex", "Regular expression", "正規表現",
-                 "The output matches the regular expression (Python syntax, searched anywhere). "
-                 "Not normalised unless `normalize:` is set.",
-                 "出力が正規表現に一致する（Python の構文、部分一致）。", value_type="text",
-                 example={"type": "not-regex", "value": "AI(として|の私)"})
+    meta = _meta(
+        "regex",
+        "Regular expression",
+        "正規表現",
+        "The output matches the regular expression (Python syntax, searched anywhere). "
+        "Not normalised unless `normalize:` is set.",
+        "出力が正規表現に一致する（Python の構文、部分一致）。",
+        value_type="text",
+        example={"type": "not-regex", "value": "AI(として|の私)"},
+    )
 
     def validate(self) -> None:
         super().validate()
@@ -182,6 +217,7 @@ class _JsonCheck(Check):
 
             if not isinstance(schema, Mapping):
                 raise ValueError("the JSON Schema 'value' must be a mapping")
+            schema = dict(schema)
             try:
                 cls = jsonschema.validators.validator_for(schema)
                 cls.check_schema(schema)
@@ -200,10 +236,15 @@ class _JsonCheck(Check):
 
 
 class IsJson(_JsonCheck):
-    meta = _meta("is-json", "Is JSON", "JSON である",
-                 "The whole output is valid JSON; with a `value`, it also matches that JSON "
-                 "Schema.", "出力全体が JSON として正しい（value があればそのスキーマに合う）。",
-                 value_type="json-schema", example={"type": "is-json"})
+    meta = _meta(
+        "is-json",
+        "Is JSON",
+        "JSON である",
+        "The whole output is valid JSON; with a `value`, it also matches that JSON Schema.",
+        "出力全体が JSON として正しい（value があればそのスキーマに合う）。",
+        value_type="json-schema",
+        example={"type": "is-json"},
+    )
 
     def score(self, sample: SampleView) -> CheckResult:
         try:
@@ -214,11 +255,16 @@ class IsJson(_JsonCheck):
 
 
 class ContainsJson(_JsonCheck):
-    meta = _meta("contains-json", "Contains JSON", "JSON を含む",
-                 "The output contains a JSON object or array (e.g. in a code block); with a "
-                 "`value`, it matches that JSON Schema.",
-                 "出力が JSON を含む（value があればスキーマに合う）。", value_type="json-schema",
-                 example={"type": "contains-json"})
+    meta = _meta(
+        "contains-json",
+        "Contains JSON",
+        "JSON を含む",
+        "The output contains a JSON object or array (e.g. in a code block); with a "
+        "`value`, it matches that JSON Schema.",
+        "出力が JSON を含む（value があればスキーマに合う）。",
+        value_type="json-schema",
+        example={"type": "contains-json"},
+    )
 
     def score(self, sample: SampleView) -> CheckResult:
         try:
@@ -229,11 +275,15 @@ class ContainsJson(_JsonCheck):
 
 
 class JsonSchema(_JsonCheck):
-    meta = _meta("json-schema", "JSON Schema", "JSON スキーマ",
-                 "The output (or the JSON inside it) matches the JSON Schema in `value`.",
-                 "出力（または含まれる JSON）が value の JSON スキーマに合う。",
-                 value_type="json-schema",
-                 example={"type": "json-schema", "value": {"type": "object", "required": ["answer"]}})
+    meta = _meta(
+        "json-schema",
+        "JSON Schema",
+        "JSON スキーマ",
+        "The output (or the JSON inside it) matches the JSON Schema in `value`.",
+        "出力（または含まれる JSON）が value の JSON スキーマに合う。",
+        value_type="json-schema",
+        example={"type": "json-schema", "value": {"type": "object", "required": ["answer"]}},
+    )
 
     def validate(self) -> None:
         if self.spec.value is None:
@@ -252,12 +302,17 @@ class JsonSchema(_JsonCheck):
 
 
 class Levenshtein(TextCheck):
-    meta = _meta("levenshtein", "Levenshtein distance", "編集距離",
-                 "Edit distance between the output and the value (or the case's expected "
-                 "references, the closest one); passes when ≤ threshold (default 5).",
-                 "出力と値（または期待値）の編集距離。threshold 以下で合格（既定 5）。",
-                 numeric=True, default_threshold=5.0,
-                 example={"type": "levenshtein", "value": "東京都", "threshold": 2})
+    meta = _meta(
+        "levenshtein",
+        "Levenshtein distance",
+        "編集距離",
+        "Edit distance between the output and the value (or the case's expected "
+        "references, the closest one); passes when ≤ threshold (default 5).",
+        "出力と値（または期待値）の編集距離。threshold 以下で合格（既定 5）。",
+        numeric=True,
+        default_threshold=5.0,
+        example={"type": "levenshtein", "value": "東京都", "threshold": 2},
+    )
 
     def validate(self) -> None:
         return None
@@ -276,10 +331,16 @@ class Levenshtein(TextCheck):
 
 
 class Latency(Check):
-    meta = _meta("latency", "Latency", "応答時間",
-                 "Passes when the call took at most `threshold` milliseconds.",
-                 "応答時間が threshold ミリ秒以下なら合格。", value_type="none", numeric=True,
-                 example={"type": "latency", "threshold": 3000})
+    meta = _meta(
+        "latency",
+        "Latency",
+        "応答時間",
+        "Passes when the call took at most `threshold` milliseconds.",
+        "応答時間が threshold ミリ秒以下なら合格。",
+        value_type="none",
+        numeric=True,
+        example={"type": "latency", "threshold": 3000},
+    )
 
     def validate(self) -> None:
         if self.spec.threshold is None:
@@ -294,10 +355,15 @@ class Latency(Check):
 
 
 class Cost(Check):
-    meta = _meta("cost", "Cost", "コスト",
-                 "Passes when the call cost at most `threshold` (in the pricing's currency).",
-                 "1 回の呼び出しのコストが threshold 以下なら合格。", numeric=True,
-                 example={"type": "cost", "threshold": 0.002})
+    meta = _meta(
+        "cost",
+        "Cost",
+        "コスト",
+        "Passes when the call cost at most `threshold` (in the pricing's currency).",
+        "1 回の呼び出しのコストが threshold 以下なら合格。",
+        numeric=True,
+        example={"type": "cost", "threshold": 0.002},
+    )
 
     def validate(self) -> None:
         if self.spec.threshold is None:
@@ -329,14 +395,19 @@ def import_function(ref: str, root: Path | None = None) -> Callable[..., Any]:
 
 
 class PythonCheck(Check):
-    meta = _meta("python", "Python function", "Python 関数",
-                 "Calls `value: module:function` with (output, context) where context has "
-                 "`case`, `vars`, `expected`, `contexts`; it returns a bool, a number in "
-                 "[0, 1] (passes at ≥ threshold, default 0.5) or a dict "
-                 "{pass, score, reason}.",
-                 "value に指定した関数 (output, context) を呼ぶ。bool・0〜1 の数・"
-                 "{pass, score, reason} を返す。", value_type="python-ref",
-                 example={"type": "python", "value": "checks:polite_enough"})
+    meta = _meta(
+        "python",
+        "Python function",
+        "Python 関数",
+        "Calls `value: module:function` with (output, context) where context has "
+        "`case`, `vars`, `expected`, `contexts`; it returns a bool, a number in "
+        "[0, 1] (passes at ≥ threshold, default 0.5) or a dict "
+        "{pass, score, reason}.",
+        "value に指定した関数 (output, context) を呼ぶ。bool・0〜1 の数・"
+        "{pass, score, reason} を返す。",
+        value_type="python-ref",
+        example={"type": "python", "value": "checks:polite_enough"},
+    )
 
     def validate(self) -> None:
         if not isinstance(self.spec.value, str):
@@ -356,7 +427,8 @@ class PythonCheck(Check):
             result = self._func(sample.output, context)
         except Exception as exc:
             return CheckResult(None, None, f"{type(exc).__name__}: {exc}", "error")
-        limit = self.threshold() if self.threshold() is not None else 0.5
+        configured = self.threshold()
+        limit = configured if configured is not None else 0.5
         if isinstance(result, bool):
             return CheckResult(1.0 if result else 0.0, result, None)
         if isinstance(result, int | float):
@@ -368,12 +440,27 @@ class PythonCheck(Check):
                 passed = float(score) >= limit
             value = float(score) if score is not None else (1.0 if passed else 0.0)
             reason = result.get("reason")
-            return CheckResult(value, None if passed is None else bool(passed),
-                               None if reason is None else str(reason))
+            return CheckResult(
+                value,
+                None if passed is None else bool(passed),
+                None if reason is None else str(reason),
+            )
         return CheckResult(None, None, f"returned {type(result).__name__}", "error")
 
 
 BASIC_CHECKS: list[type[Check]] = [
-    Equals, Contains, IContains, ContainsAny, ContainsAll, StartsWith, Regex, IsJson,
-    ContainsJson, JsonSchema, Levenshtein, Latency, Cost, PythonCheck,
+    Equals,
+    Contains,
+    IContains,
+    ContainsAny,
+    ContainsAll,
+    StartsWith,
+    Regex,
+    IsJson,
+    ContainsJson,
+    JsonSchema,
+    Levenshtein,
+    Latency,
+    Cost,
+    PythonCheck,
 ]

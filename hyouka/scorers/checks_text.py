@@ -53,63 +53,93 @@ class _RefMetric(Check):
 
 
 def _m(name: str, label: str, label_ja: str, desc: str, desc_ja: str, **kw: Any) -> CheckMeta:
-    return CheckMeta(name, label, label_ja, desc, desc_ja, numeric=True, needs_reference=True,
-                     **kw)
+    return CheckMeta(name, label, label_ja, desc, desc_ja, numeric=True, needs_reference=True, **kw)
 
 
 class ExactMatch(_RefMetric):
-    meta = _m("exact-match", "Exact match", "完全一致率",
-              "1 when the normalised output equals one of the references, else 0.",
-              "正規化後の出力が参照のいずれかと一致すれば 1。", default_threshold=1.0)
+    meta = _m(
+        "exact-match",
+        "Exact match",
+        "完全一致率",
+        "1 when the normalised output equals one of the references, else 0.",
+        "正規化後の出力が参照のいずれかと一致すれば 1。",
+        default_threshold=1.0,
+    )
     fn = staticmethod(mt.exact_match)
 
 
 class CharF1(_RefMetric):
-    meta = _m("char-f1", "Character F1", "文字 F1",
-              "JGLUE-style bag-of-characters F1 after normalisation, max over references.",
-              "JGLUE 方式の文字単位 F1（正規化後、参照の最大値）。",
-              example={"type": "char-f1", "threshold": 0.5})
+    meta = _m(
+        "char-f1",
+        "Character F1",
+        "文字 F1",
+        "JGLUE-style bag-of-characters F1 after normalisation, max over references.",
+        "JGLUE 方式の文字単位 F1（正規化後、参照の最大値）。",
+        example={"type": "char-f1", "threshold": 0.5},
+    )
     fn = staticmethod(mt.char_f1)
 
 
 class LlmJpCharF1(_RefMetric):
-    meta = _m("llm-jp-char-f1", "llm-jp-eval char_f1 (compat)", "llm-jp-eval 互換 char_f1",
-              "llm-jp-eval v1.3's `char_f1`: fuzzywuzzy token_sort_ratio/100 — a Levenshtein "
-              "ratio, not an F1. For comparing with published llm-jp-eval numbers only.",
-              "llm-jp-eval v1.3 の char_f1 互換（実体は編集距離比で F1 ではない）。")
+    meta = _m(
+        "llm-jp-char-f1",
+        "llm-jp-eval char_f1 (compat)",
+        "llm-jp-eval 互換 char_f1",
+        "llm-jp-eval v1.3's `char_f1`: fuzzywuzzy token_sort_ratio/100 — a Levenshtein "
+        "ratio, not an F1. For comparing with published llm-jp-eval numbers only.",
+        "llm-jp-eval v1.3 の char_f1 互換（実体は編集距離比で F1 ではない）。",
+    )
     fn = staticmethod(mt.llm_jp_eval_char_f1)
     takes_normalizer = False
 
 
 class Bleu(_RefMetric):
-    meta = _m("bleu", "BLEU (Japanese tokens)", "BLEU（日本語単語）",
-              "Sentence BLEU on fugashi + unidic-lite words (never whitespace tokens), best "
-              "single reference, 0–1.", "fugashi + unidic-lite で分かち書きした文 BLEU（0〜1）。")
+    meta = _m(
+        "bleu",
+        "BLEU (Japanese tokens)",
+        "BLEU（日本語単語）",
+        "Sentence BLEU on fugashi + unidic-lite words (never whitespace tokens), best "
+        "single reference, 0–1.",
+        "fugashi + unidic-lite で分かち書きした文 BLEU（0〜1）。",
+    )
     fn = staticmethod(mt.bleu)
     uses_tokens = True
 
 
 class Chrf(_RefMetric):
-    meta = _m("chrf", "chrF", "chrF", "Character n-gram F-score (chrF, β=2), 0–1.",
-              "文字 n-gram F スコア（chrF, β=2）。")
+    meta = _m(
+        "chrf",
+        "chrF",
+        "chrF",
+        "Character n-gram F-score (chrF, β=2), 0–1.",
+        "文字 n-gram F スコア（chrF, β=2）。",
+    )
     fn = staticmethod(mt.chrf)
 
 
 class RougeL(_RefMetric):
-    meta = _m("rouge-l", "ROUGE-L (Japanese tokens)", "ROUGE-L（日本語単語）",
-              "Longest-common-subsequence F-measure on Japanese words.",
-              "日本語単語列の最長共通部分列 F 値。")
+    meta = _m(
+        "rouge-l",
+        "ROUGE-L (Japanese tokens)",
+        "ROUGE-L（日本語単語）",
+        "Longest-common-subsequence F-measure on Japanese words.",
+        "日本語単語列の最長共通部分列 F 値。",
+    )
     fn = staticmethod(mt.rouge_l)
     uses_tokens = True
 
 
 class JaRatio(Check):
     meta = CheckMeta(
-        "ja-ratio", "Japanese character ratio", "日本語文字の割合",
+        "ja-ratio",
+        "Japanese character ratio",
+        "日本語文字の割合",
         "Share of Japanese characters (kana, kanji) among the letters of the output; passes at "
         "≥ threshold (default 0.5): 'the answer is in Japanese'.",
         "出力の文字のうち日本語（かな・漢字）の割合。threshold 以上で合格（既定 0.5）。",
-        numeric=True, default_threshold=0.5, example={"type": "ja-ratio", "threshold": 0.6},
+        numeric=True,
+        default_threshold=0.5,
+        example={"type": "ja-ratio", "threshold": 0.6},
     )
 
     def score(self, sample: SampleView) -> CheckResult:
@@ -141,38 +171,74 @@ class _Retrieval(Check):
 
 
 def _r(name: str, label: str, label_ja: str, desc: str, desc_ja: str, **kw: Any) -> CheckMeta:
-    return CheckMeta(name, label, label_ja, desc, desc_ja, numeric=True, needs_contexts=True,
-                     example={"type": name, "k": 5}, **kw)
+    return CheckMeta(
+        name,
+        label,
+        label_ja,
+        desc,
+        desc_ja,
+        numeric=True,
+        needs_contexts=True,
+        example={"type": name, "k": 5},
+        **kw,
+    )
 
 
 class HitAtK(_Retrieval):
-    meta = _r("hit-at-k", "Hit@k", "Hit@k",
-              "1 when a gold passage is among the first k retrieved contexts (option k, "
-              "default 5).", "上位 k 件の検索結果に正解パッセージがあれば 1。",
-              default_threshold=1.0)
+    meta = _r(
+        "hit-at-k",
+        "Hit@k",
+        "Hit@k",
+        "1 when a gold passage is among the first k retrieved contexts (option k, default 5).",
+        "上位 k 件の検索結果に正解パッセージがあれば 1。",
+        default_threshold=1.0,
+    )
     fn = staticmethod(mr.hit_at_k)
 
 
 class RecallAtK(_Retrieval):
-    meta = _r("recall-at-k", "Recall@k", "Recall@k",
-              "Share of the gold passages among the first k retrieved contexts.",
-              "正解パッセージのうち上位 k 件に含まれる割合。")
+    meta = _r(
+        "recall-at-k",
+        "Recall@k",
+        "Recall@k",
+        "Share of the gold passages among the first k retrieved contexts.",
+        "正解パッセージのうち上位 k 件に含まれる割合。",
+    )
     fn = staticmethod(mr.recall_at_k)
 
 
 class Mrr(_Retrieval):
-    meta = _r("mrr", "MRR", "MRR", "Reciprocal rank of the first gold passage (within k).",
-              "最初の正解パッセージの順位の逆数（k 件以内）。")
+    meta = _r(
+        "mrr",
+        "MRR",
+        "MRR",
+        "Reciprocal rank of the first gold passage (within k).",
+        "最初の正解パッセージの順位の逆数（k 件以内）。",
+    )
     fn = staticmethod(mr.mrr)
 
 
 class NdcgAtK(_Retrieval):
-    meta = _r("ndcg", "nDCG@k", "nDCG@k", "Normalised discounted cumulative gain at k.",
-              "上位 k 件の nDCG。")
+    meta = _r(
+        "ndcg",
+        "nDCG@k",
+        "nDCG@k",
+        "Normalised discounted cumulative gain at k.",
+        "上位 k 件の nDCG。",
+    )
     fn = staticmethod(mr.ndcg_at_k)
 
 
 TEXT_CHECKS: list[type[Check]] = [
-    ExactMatch, CharF1, LlmJpCharF1, Bleu, Chrf, RougeL, JaRatio, HitAtK, RecallAtK, Mrr,
+    ExactMatch,
+    CharF1,
+    LlmJpCharF1,
+    Bleu,
+    Chrf,
+    RougeL,
+    JaRatio,
+    HitAtK,
+    RecallAtK,
+    Mrr,
     NdcgAtK,
 ]

@@ -54,9 +54,7 @@ def compile_checks(project: Project, include_async: bool = True) -> CheckSet:
     out = CheckSet()
     for i, check in enumerate(project.config.checks):
         raw = _with_root(check.model_dump(exclude_none=True, exclude_defaults=False), project)
-        built = registry.build_or_config_error(
-            raw, project.locate("checks", i), f"checks.{i}"
-        )
+        built = registry.build_or_config_error(raw, project.locate("checks", i), f"checks.{i}")
         if include_async or not built.is_async:
             out.global_checks.append(built)
     for name, ds in project.config.datasets.items():

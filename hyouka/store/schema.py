@@ -24,6 +24,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 NAMING = {
@@ -220,6 +221,8 @@ campaigns = Table(
     Column("seed", Integer, nullable=False),
     Column("status", String(20), nullable=False, default="open"),  # open | closed
     _created(),
+    # an assignment not judged within this many minutes returns to the pool (0002)
+    Column("assignment_minutes", Integer, nullable=False, default=30, server_default=text("30")),
     UniqueConstraint("project", "name"),
 )
 
@@ -233,7 +236,10 @@ campaign_items = Table(
     Column("sample_a_id", ForeignKey("samples.id"), nullable=False),
     Column("sample_b_id", ForeignKey("samples.id"), nullable=True),
     Column("done_count", Integer, nullable=False, default=0),
+    # open + done assignments: capped at the campaign's overlap, served lowest first (0002)
+    Column("assigned_count", Integer, nullable=False, default=0, server_default=text("0")),
     UniqueConstraint("campaign_id", "position"),
+    Index("ix_campaign_items_pick", "campaign_id", "assigned_count", "position"),
 )
 
 assignments = Table(
@@ -247,7 +253,12 @@ assignments = Table(
     Column("left_sample_id", ForeignKey("samples.id"), nullable=True),
     _created(),
     Column("expires_at", DateTime(timezone=True), nullable=True),
+    # the opaque id annotators see in URLs and forms (0002): never a sample or variant id
+    Column("public_id", String(40), nullable=False),
     UniqueConstraint("item_id", "annotator_id"),
+    UniqueConstraint("public_id", name="uq_assignments_public_id"),
+    Index("ix_assignments_annotator", "annotator_id", "campaign_id", "status"),
+    Index("ix_assignments_status_expires", "status", "expires_at"),
 )
 
 judgments = Table(
@@ -274,4 +285,33 @@ judgments = Table(
     Column("external_ref", String(300), nullable=True),  # production feedback: app's output id
     Column("output_text", Text, nullable=True),  # production feedback: the output judged
     _created(),
+    # 0002: production feedback's thumb (+1 up / -1 down), input, and the variant it names;
+    # which output ('a' | 'b') the highlighted phrase was marked in
+    Column("thumb", Integer, nullable=True),
+    Column("input_text", Text, nullable=True),
+    Column("variant_id", ForeignKey("variants.id"), nullable=True),
+    Column("highlight_side", String(1), nullable=True),
+    Index("ix_judgments_item_annotator", "item_id", "annotator_id"),
+    Index("ix_judgments_supersedes", "supersedes_id"),
+)
+
+# 0002: a browser session (the cookie holds the token; only its sha256 is stored)
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("annotator_id", ForeignKey("annotators.id", ondelete="CASCADE"), nullable=False),
+    _created(),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+
+# 0002: failed sign-in attempts by client address, for rate limiting shared by all processes
+signin_failures = Table(
+    "signin_failures",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("client", String(100), nullable=False),
+    _created(),
+    Index("ix_signin_failures_client", "client", "created_at"),
 )

@@ -122,7 +122,7 @@ class Store:
                     path=str(dataset.path),
                     n_cases=len(dataset.cases),
                 )
-            ).inserted_primary_key[0]
+            ).inserted_primary_key[0]  # type: ignore[index]
             if dataset.cases:
                 conn.execute(
                     insert(dataset_cases),
@@ -207,7 +207,7 @@ class Store:
                                 model=model,
                                 family=family,
                             )
-                        ).inserted_primary_key[0]
+                        ).inserted_primary_key[0]  # type: ignore[index]
                     )
             except IntegrityError:  # another process stored it first
                 return int(conn.execute(select(variants.c.id).where(where)).scalar_one())
@@ -229,9 +229,7 @@ class Store:
         if name is not None:
             query = query.where(variants.c.name == name)
         with self.engine.connect() as conn:
-            return [
-                {**dict(row._mapping), "n": int(row.n or 0)} for row in conn.execute(query)
-            ]
+            return [{**dict(row._mapping), "n": int(row.n or 0)} for row in conn.execute(query)]
 
     def variants_by_id(self, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
         with self.engine.connect() as conn:
@@ -264,7 +262,7 @@ class Store:
                     config=dict(config),
                     hyouka_version=__version__,
                 )
-            ).inserted_primary_key[0]
+            ).inserted_primary_key[0]  # type: ignore[index]
             conn.execute(
                 insert(run_variants), [{"run_id": run_id, "variant_id": v} for v in variant_ids]
             )
@@ -340,9 +338,7 @@ class Store:
 
     # -- samples ----------------------------------------------------------------------------
 
-    def stored_keys(
-        self, run_id: int, case_ids: Sequence[int]
-    ) -> set[tuple[int, int, int, str]]:
+    def stored_keys(self, run_id: int, case_ids: Sequence[int]) -> set[tuple[int, int, int, str]]:
         """(variant, case, sample index, target) of samples already stored for these cases."""
         out: set[tuple[int, int, int, str]] = set()
         with self.engine.connect() as conn:
@@ -456,7 +452,7 @@ class Store:
             )
 
 
-def _run_info(row: Mapping[str, Any]) -> RunInfo:
+def _run_info(row: Any) -> RunInfo:
     return RunInfo(
         id=int(row["id"]),
         uid=str(row["uid"]),
