@@ -1,0 +1,364 @@
+"""``hyouka compare``, ``ranking`` and ``agreement``: the analyses, formatted.
+
+Every number comes from :mod:`hyouka.analysis` (via the Python API); this module only lays
+out tables and sentences. ``--lang ja|en`` (or ``HYOUKA_LANG``, or the locale) picks the
+language; ``--json`` prints every number, the seed and the sentences.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich import box
+from rich.table import Table
+
+from hyouka.analysis import (
+    AgreementReport,
+    AgreementSection,
+    ArmEstimate,
+    CompareResult,
+    MetricComparison,
+    PairComparison,
+    RankingReport,
+    SourceRanking,
+)
+from hyouka.analysis import verdict as V
+from hyouka.analysis.judges import JudgeReport
+from hyouka.cli.common import console, json_option, open_workspace, print_json, project_option
+from hyouka.i18n.cli import Lang, resolve_lang, t
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def lang_option(func: F) -> F:
+    return click.option(
+        "--lang", type=click.Choice(["ja", "en"]), default=None,
+        help="Language of the verdicts (default: HYOUKA_LANG, then the locale).",
+    )(func)  # fmt: skip
+
+
+def seed_option(func: F) -> F:
+    return click.option("--seed", type=int, default=None,
+                        help="Seed of the bootstraps (default: the run's seed).")(func)  # fmt: skip
+
+
+def _interval(low: float, high: float, digits: int, sign: bool = False) -> str:
+    show = V.signed if sign else V.num
+    return f"{show(low, digits)} … {show(high, digits)}"
+
+
+# ----------------------------------------------------------------------------- compare
+
+
+def _arm_cell(e: ArmEstimate, dec: int) -> str:
+    return f"{V.num(e.mean, dec)} [{V.num(e.low, dec)}, {V.num(e.high, dec)}]"
+
+
+def _diff_row(m: MetricComparison) -> list[str]:
+    d = m.difference
+    dec = V.decimals((d.high - d.low) / 2)
+    gacha = m.gacha
+    return [
+        m.metric + ("" if m.higher_is_better else " ↓"),
+        f"{V.signed(d.estimate, dec)} [{V.signed(d.low, dec)}, {V.signed(d.high, dec)}]",
+        V.p_text(m.p_adjusted),
+        f"{m.share_favouring_b * 100:.0f}%",
+        V.ratio_text(gacha.ratio) + "×" if gacha else "–",
+        f"{gacha.prob_b_beats_a * 100:.0f}%" if gacha else "–",
+    ]
+
+
+def print_pair(pair: PairComparison, result: CompareResult, lang: Lang) -> None:
+    ci = t(lang, "col.ci", level=f"{result.level * 100:g}")
+    console.print(t(lang, "compare.header", run=result.run, a=pair.a, b=pair.b,
+                    cases=pair.n_cases, seed=result.seed), highlight=False)  # fmt: skip
+    arms = Table(t(lang, "col.metric"), f"A: {pair.a} [{ci}]", f"B: {pair.b} [{ci}]",
+                 t(lang, "col.samples"), box=box.SIMPLE_HEAD)  # fmt: skip
+    diffs = Table(
+        t(lang, "col.metric"), f"{t(lang, 'col.diff')} [{ci}]", t(lang, "col.p"),
+        t(lang, "col.b_wins"), t(lang, "col.spread"), t(lang, "col.draw"), box=box.SIMPLE_HEAD,
+    )  # fmt: skip
+    diffs.columns[1].no_wrap = True
+    for m in pair.metrics:
+        dec = V.decimals((m.difference.high - m.difference.low) / 2)
+        k = f"{m.a.samples_per_case:g} / {m.b.samples_per_case:g}"
+        arms.add_row(m.metric, _arm_cell(m.a, dec), _arm_cell(m.b, dec), k)
+        diffs.add_row(*_diff_row(m))
+    console.print(arms)
+    console.print(diffs)
+    for sentence in V.pair_sentences(pair, lang, result.alpha):
+        console.print(f"• {sentence}", highlight=False, markup=False, soft_wrap=True)
+
+
+@click.command("compare")
+@click.argument("baseline")
+@click.argument("others", nargs=-1, required=True)
+@project_option
+@click.option("--run", "run", default="latest", show_default=True, help="Run to analyse.")
+@click.option("--metric", "-m", "metrics", multiple=True, help="Only these metrics.")
+@click.option(
+    "--delta",
+    type=float,
+    default=0.05,
+    show_default=True,
+    help="Smallest difference worth detecting, in the metric's units.",
+)
+@click.option("--level", type=click.FloatRange(0.5, 0.999), default=0.95, show_default=True)
+@click.option(
+    "--boot",
+    "n_boot",
+    type=click.IntRange(100, 100_000),
+    default=2000,
+    show_default=True,
+    help="Bootstrap rounds.",
+)
+@seed_option
+@lang_option
+@json_option
+def compare_cmd(
+    baseline: str,
+    others: tuple[str, ...],
+    project_dir: Path,
+    run: str,
+    metrics: tuple[str, ...],
+    delta: float,
+    level: float,
+    n_boot: int,
+    seed: int | None,
+    lang: str | None,
+    as_json: bool,
+) -> None:
+    """Is B better than A, or was it the gacha? (A B [C …]: each against A.)
+
+    A and B are variant names (their latest version in the run), name@version, or a
+    family of replicate fine-tunes.
+    """
+    ws = open_workspace(project_dir)
+    result = ws.compare(baseline, *others, run=run, metrics=metrics, delta=delta, seed=seed,
+                        level=level, n_boot=n_boot)  # fmt: skip
+    chosen = resolve_lang(lang)
+    if as_json:
+        print_json(V.compare_json(result, chosen))
+        return
+    for pair in result.comparisons:
+        print_pair(pair, result, chosen)
+    for note in V.compare_notes(result, chosen):
+        console.print(f"[dim]{note}[/]", highlight=False)
+
+
+# ----------------------------------------------------------------------------- ranking
+
+
+def print_source(sr: SourceRanking, seed: int, lang: Lang) -> None:
+    source = t(lang, f"source.{sr.source}")
+    if not sr.n_votes:
+        console.print(t(lang, "ranking.none", source=source))
+        return
+    console.print(f"[bold]{t(lang, 'ranking.title', source=source, n=sr.n_votes, seed=seed)}[/]")
+    if sr.bt is None:
+        console.print(t(lang, "ranking.unfit", source=source, reason=sr.error), markup=False)
+    else:
+        bt = sr.bt
+        table = Table(t(lang, "col.rank"), t(lang, "col.variant"), t(lang, "col.elo"),
+                      t(lang, "col.ci", level=f"{bt.level * 100:g}"), t(lang, "col.se"),
+                      t(lang, "col.share"), t(lang, "col.votes"))  # fmt: skip
+        votes = [sum(w) + sum(ti) + sum(row[i] for row in sr.wins)
+                 for i, (w, ti) in enumerate(zip(sr.wins, sr.ties, strict=True))]  # fmt: skip
+        for i in sorted(range(len(sr.items)), key=lambda k: -bt.elo[k]):
+            table.add_row(str(bt.rank[i]), sr.items[i], f"{bt.elo[i]:.0f}",
+                          f"{bt.low[i]:.0f} … {bt.high[i]:.0f}", f"{bt.se_elo[i]:.0f}",
+                          f"{bt.share[i] * 100:.0f}%", str(votes[i]))  # fmt: skip
+        console.print(table)
+    _print_head_to_head(sr, lang, source)
+    for sentence in V.ranking_sentences(sr, lang):
+        console.print(f"• {sentence}", highlight=False, markup=False, soft_wrap=True)
+
+
+def _print_head_to_head(sr: SourceRanking, lang: Lang, source: str) -> None:
+    table = Table("", *sr.items, title=t(lang, "ranking.wtl", source=source))
+    for i, name in enumerate(sr.items):
+        cells = [
+            "·" if i == j else f"{sr.wins[i][j]} / {sr.ties[i][j]} / {sr.wins[j][i]}"
+            for j in range(len(sr.items))
+        ]
+        table.add_row(name, *cells)
+    console.print(table)
+
+
+@click.command("ranking")
+@click.argument("campaign", required=False)
+@project_option
+@click.option(
+    "--run",
+    "run",
+    default="latest",
+    show_default=True,
+    help="Without CAMPAIGN: rank every vote on this run's outputs.",
+)
+@click.option(
+    "--source",
+    type=click.Choice(["human", "judge"]),
+    default=None,
+    help="Only human votes or only judge votes (default: both, separately).",
+)
+@click.option(
+    "--boot",
+    "n_boot",
+    type=click.IntRange(0, 100_000),
+    default=1000,
+    show_default=True,
+    help="Bootstrap rounds (0: sandwich intervals only).",
+)
+@click.option("--seed", type=int, default=0, show_default=True)
+@lang_option
+@json_option
+def ranking_cmd(
+    campaign: str | None,
+    project_dir: Path,
+    run: str,
+    source: str | None,
+    n_boot: int,
+    seed: int,
+    lang: str | None,
+    as_json: bool,
+) -> None:
+    """Bradley–Terry ranking from pairwise votes, and whether voting can stop."""
+    ws = open_workspace(project_dir)
+    sources = (source,) if source else ("human", "judge")
+    report: RankingReport = ws.ranking(campaign, run=run, sources=sources, n_boot=n_boot,
+                                       seed=seed)  # fmt: skip
+    chosen = resolve_lang(lang)
+    if as_json:
+        print_json(V.ranking_json(report, chosen))
+        return
+    for sr in report.sources:
+        print_source(sr, report.seed, chosen)
+
+
+# ----------------------------------------------------------------------------- agreement
+
+
+def _estimate(e: Any) -> str:
+    if e is None:
+        return "–"
+    return f"{V.num(e.estimate)} [{_interval(e.low, e.high, 2)}] (n={e.n_items})"
+
+
+def print_section(sec: AgreementSection, campaign: str, lang: Lang) -> None:
+    kind = t(lang, f"agreement.kind.{sec.kind}")
+    title = t(lang, "agreement.title", campaign=campaign, kind=kind, items=sec.n_items,
+              raters=sec.n_raters)  # fmt: skip
+    console.print(f"[bold]{title}[/]")
+    table = Table(t(lang, "col.coef"), t(lang, "col.estimate"))
+    alpha_name = "Krippendorff α (" + ("ordinal" if sec.kind == "rating" else "nominal") + ")"
+    for name, est in ((alpha_name, sec.alpha), ("Fleiss κ", sec.fleiss), ("Gwet AC1", sec.ac1)):
+        table.add_row(name, _estimate(est))
+    for pk in sec.cohen:
+        table.add_row(f"Cohen κ {pk.rater1} × {pk.rater2}", _estimate(pk.kappa))
+    console.print(table)
+    if sec.disputed:
+        dis = Table(t(lang, "col.case"), t(lang, "col.pair"), "D", t(lang, "col.said"),
+                    title=t(lang, "agreement.disputed"))  # fmt: skip
+        for d in sec.disputed:
+            said = ", ".join(f"{r}: {label}" for r, label in d.labels)
+            dis.add_row(d.case_key, " vs ".join(d.variants), f"{d.contribution:.2f}", said)
+        console.print(dis)
+    if sec.rater_reports:
+        _print_raters(sec, lang)
+
+
+def _print_raters(sec: AgreementSection, lang: Lang) -> None:
+    table = Table(t(lang, "col.rater"), t(lang, "col.group"), t(lang, "col.items"),
+                  t(lang, "col.bias"), t(lang, "col.agree"), t(lang, "col.dalpha"),
+                  t(lang, "col.both_bad"), title=t(lang, "agreement.raters"))  # fmt: skip
+    for r in sec.rater_reports:
+        bias = (
+            "–"
+            if r.bias != r.bias
+            else (f"{V.signed(r.bias)} [{_interval(r.low, r.high, 2, sign=True)}]")
+        )
+        bad = "–" if r.both_bad_rate is None else f"{r.both_bad_rate * 100:.0f}%"
+        table.add_row(r.rater, r.group or "–", str(r.n_items), bias,
+                      f"{r.agreement * 100:.0f}%", V.signed(r.delta_alpha, 3), bad)  # fmt: skip
+    console.print(table)
+
+
+def _print_judge(j: JudgeReport, lang: Lang) -> None:
+    console.print(f"• {V.judge_sentence(j, lang)}", highlight=False, markup=False, soft_wrap=True)
+    table = Table("human \\ judge", *j.categories)
+    for name, row in zip(j.categories, j.agreement.table.tolist(), strict=True):
+        table.add_row(name, *(f"{v:.0f}" for v in row))
+    console.print(table)
+
+
+def print_agreement(report: AgreementReport, lang: Lang) -> None:
+    if not report.sections:
+        console.print(t(lang, "agreement.none", campaign=report.campaign))
+    for sec in report.sections:
+        print_section(sec, report.campaign, lang)
+    if report.groups:
+        console.print(f"[bold]{t(lang, 'agreement.groups')}[/]")
+        for g in report.groups:
+            console.print(
+                f"• {V.group_sentence(g, lang)}", highlight=False, markup=False, soft_wrap=True
+            )
+    for j in report.judges:
+        _print_judge(j, lang)
+    for p in report.ppi:
+        console.print(f"• {V.ppi_sentence(p, lang)}", highlight=False, markup=False, soft_wrap=True)
+
+
+@click.command("agreement")
+@click.argument("campaign")
+@project_option
+@click.option(
+    "--judge-metric",
+    default=None,
+    help="A score metric (e.g. a judge rubric) to combine with human ratings (PPI++).",
+)
+@click.option(
+    "--min-overlap",
+    type=click.IntRange(2),
+    default=10,
+    show_default=True,
+    help="Shared items a rater pair needs for its Cohen κ.",
+)
+@click.option(
+    "--top",
+    type=click.IntRange(0),
+    default=10,
+    show_default=True,
+    help="Most disputed items to show.",
+)
+@click.option(
+    "--boot", "n_boot", type=click.IntRange(100, 100_000), default=1000, show_default=True
+)
+@click.option("--seed", type=int, default=0, show_default=True)
+@lang_option
+@json_option
+def agreement_cmd(
+    campaign: str,
+    project_dir: Path,
+    judge_metric: str | None,
+    min_overlap: int,
+    top: int,
+    n_boot: int,
+    seed: int,
+    lang: str | None,
+    as_json: bool,
+) -> None:
+    """How much raters agree, where not, who prefers what, and can the judge stand in?"""
+    ws = open_workspace(project_dir)
+    report = ws.agreement(campaign, judge_metric=judge_metric, min_overlap=min_overlap,
+                          top=top, n_boot=n_boot, seed=seed)  # fmt: skip
+    chosen = resolve_lang(lang)
+    if as_json:
+        print_json(V.agreement_json(report, chosen))
+        return
+    print_agreement(report, chosen)
+
+
+COMMANDS = [compare_cmd, ranking_cmd, agreement_cmd]

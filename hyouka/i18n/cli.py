@@ -1,0 +1,256 @@
+"""The CLI's plain-language messages in English and Japanese.
+
+Language: ``--lang`` wins, then ``HYOUKA_LANG``, then the locale in ``LC_ALL`` / ``LC_MESSAGES``
+/ ``LANG`` (``ja_JP.UTF-8`` → Japanese); anything else is English. Every key exists in both
+catalogs (a test checks it), and placeholders are ``str.format`` fields.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Literal
+
+Lang = Literal["en", "ja"]
+LANGS: tuple[Lang, ...] = ("en", "ja")
+
+EN: dict[str, str] = {
+    # -- hyouka compare: verdict sentences
+    "compare.better": (
+        "{b} is better than {a} on `{metric}`{lower}: {diff} ({level}% CI {low} to {high}), "
+        "{share}% of cases favour {b}"
+    ),
+    "compare.worse": (
+        "{b} is worse than {a} on `{metric}`{lower}: {diff} ({level}% CI {low} to {high}), "
+        "{share}% of cases favour {a}"
+    ),
+    "compare.spread": "; the difference is {ratio}× the sample-to-sample spread",
+    "compare.noise": (
+        "Not distinguishable from noise on `{metric}`{lower}: {diff} ({level}% CI {low} to {high})"
+    ),
+    "compare.more": "; about {cases} more cases{alts} would settle a {delta} difference",
+    "compare.enough": (
+        "; {n} cases were enough to detect a {delta} difference, so a real difference is "
+        "probably smaller than that"
+    ),
+    "compare.alts": " (or {items})",
+    "compare.alt_sep": ", or ",
+    "compare.alt_samples": "{k} samples per case",
+    "compare.alt_seeds": "{n} more seeds",
+    "compare.same": "{a} and {b} scored the same on all {n} cases on `{metric}`",
+    "compare.lower": " (lower is better)",
+    "compare.seed": (
+        "Across seeds ({na} vs {nb}) on `{metric}`: {diff} ({level}% CI {low} to {high}), p {p}"
+    ),
+    "compare.seed_more": "; about {n} more seeds per arm would settle a {delta} difference",
+    "compare.few_seeds": (
+        "; with 3 or fewer seeds per arm the t-test leans on normality (an exact permutation "
+        "test cannot even reach p < 0.1)"
+    ),
+    "compare.seed_but": (
+        "But across seeds ({na} vs {nb}), which is what carries over to a new fine-tune, "
+        "`{metric}` is not clearly different: {diff} ({level}% CI {low} to {high}), p {p}"
+    ),
+    "compare.holm": "p-values are Holm-adjusted across {n} tests ({metrics} metrics)",
+    "compare.holm_pairs": (
+        "p-values are Holm-adjusted across {n} tests ({metrics} metrics × {pairs} comparisons)"
+    ),
+    "compare.header": "run {run} · {a} → {b} · {cases} cases · seed {seed}",
+    "compare.dropped": "{n} case(s) had scores for only one side and were left out",
+    "compare.no_metrics": (
+        "{a} and {b} share no check metric in run {run}; add checks to hyouka.yaml and run "
+        "`hyouka run` again"
+    ),
+    "col.metric": "metric",
+    "col.diff": "B − A",
+    "col.ci": "{level}% CI",
+    "col.p": "p (adj.)",
+    "col.test": "test",
+    "col.b_wins": "B better",
+    "col.spread": "÷ spread",
+    "col.draw": "P(B wins draw)",
+    "col.mean": "mean",
+    "col.samples": "samples/case",
+    # -- hyouka ranking
+    "source.human": "human",
+    "source.judge": "judge",
+    "ranking.title": "{source} votes: Bradley–Terry ranking ({n} votes, seed {seed})",
+    "ranking.none": "no {source} votes",
+    "ranking.unfit": "{source} votes cannot be ranked: {reason}",
+    "ranking.settled": "{pair}: settled, {winner} preferred (e = {e}); you can stop voting",
+    "ranking.not_settled": "{pair}: not settled yet, about {n} more votes",
+    "ranking.no_lean": "{pair}: not settled yet, no lean either way after {n} decisive votes",
+    "ranking.both_bad": "both bad: {rate}% of {source} votes",
+    "ranking.wtl": "head to head ({source}): row's wins / ties / losses",
+    "col.rank": "rank",
+    "col.variant": "variant",
+    "col.elo": "Elo",
+    "col.se": "± SE",
+    "col.share": "share",
+    "col.votes": "votes",
+    # -- hyouka agreement
+    "agreement.title": "campaign {campaign}: agreement ({kind}, {items} items, {raters} raters)",
+    "agreement.kind.pairwise": "pairwise winners, nominal",
+    "agreement.kind.rating": "1–5 ratings, ordinal",
+    "agreement.disputed": "most disputed items",
+    "agreement.raters": "raters against the others",
+    "agreement.groups": "preference by annotator group",
+    "agreement.group_prefers": "{group} prefer {winner}",
+    "agreement.group_even": "{group}: no clear preference",
+    "agreement.groups_differ": "groups differ: χ² p {p}",
+    "agreement.groups_same": "no evidence the groups differ (χ² p {p})",
+    "agreement.judge": (
+        "judge {judge} vs human majority ({kind}, {n} items): accuracy {acc}% ({acc_low}–"
+        "{acc_high}%), κ {kappa} ({k_low} to {k_high})"
+    ),
+    "agreement.judge_hh": "; the humans among themselves: α {alpha}",
+    "agreement.ppi": (
+        "PPI++ {what}: {est} ({level}% CI {low} to {high}) from {n} human and {big_n} "
+        "judge-only items; humans alone: {classic} ± {classic_se}; worth {eff} human labels"
+    ),
+    "agreement.ppi.win_rate": "human win rate of {b} over {a}",
+    "agreement.ppi.mean": "human rating of {variant}",
+    "agreement.ppi.diff": "human rating {b} − {a}",
+    "agreement.none": "no human judgments in campaign {campaign} yet",
+    "col.coef": "coefficient",
+    "col.estimate": "estimate",
+    "col.rater": "rater",
+    "col.group": "group",
+    "col.items": "items",
+    "col.bias": "bias",
+    "col.agree": "agreement",
+    "col.dalpha": "Δα",
+    "col.both_bad": "both bad",
+    "col.case": "case",
+    "col.pair": "outputs",
+    "col.said": "what each rater said",
+}
+
+JA: dict[str, str] = {
+    "compare.better": (
+        "{b} は {a} より `{metric}`{lower} で良い: {diff} ({level}%CI {low}〜{high})、"
+        "{share}% のケースで {b} が優位"
+    ),
+    "compare.worse": (
+        "{b} は {a} より `{metric}`{lower} で悪い: {diff} ({level}%CI {low}〜{high})、"
+        "{share}% のケースで {a} が優位"
+    ),
+    "compare.spread": "。差はサンプル間のばらつきの {ratio} 倍",
+    "compare.noise": (
+        "`{metric}`{lower} ではノイズと区別できない: {diff} ({level}%CI {low}〜{high})"
+    ),
+    "compare.more": "。{delta} の差を見極めるには、あと約 {cases} ケース{alts}必要",
+    "compare.enough": (
+        "。{n} ケースで {delta} の差は検出できたはずなので、実際の差はそれより小さいとみられる"
+    ),
+    "compare.alts": "（または{items}）",
+    "compare.alt_sep": "、または",
+    "compare.alt_samples": " 1 ケースあたり {k} サンプル",
+    "compare.alt_seeds": "シードをあと {n} 本",
+    "compare.same": "`{metric}` では {a} と {b} の結果が全 {n} ケースで同じ",
+    "compare.lower": "（低いほど良い）",
+    "compare.seed": (
+        "シード単位（{na} 本 対 {nb} 本）の `{metric}`: {diff} ({level}%CI {low}〜{high})、p {p}"
+    ),
+    "compare.seed_more": "。{delta} の差を見極めるには、各群あと約 {n} 本のシードが必要",
+    "compare.few_seeds": (
+        "。各群 3 本以下では t 検定は正規分布の仮定頼み（正確な並べ替え検定では p < 0.1 に"
+        "すら届かない）"
+    ),
+    "compare.seed_but": (
+        "ただし、新しいファインチューニングに当てはまるシード単位（{na} 本 対 {nb} 本）では "
+        "`{metric}` の差ははっきりしない: {diff} ({level}%CI {low}〜{high})、p {p}"
+    ),
+    "compare.holm": "p 値は {n} 件の検定（{metrics} 指標）について Holm 法で補正済み",
+    "compare.holm_pairs": (
+        "p 値は {n} 件の検定（{metrics} 指標 × {pairs} 比較）について Holm 法で補正済み"
+    ),
+    "compare.header": "実行 {run} · {a} → {b} · {cases} ケース · シード {seed}",
+    "compare.dropped": "{n} ケースは片方にしかスコアがないため除外",
+    "compare.no_metrics": (
+        "実行 {run} で {a} と {b} に共通のチェック指標がありません。hyouka.yaml にチェックを"
+        "追加して `hyouka run` をやり直してください"
+    ),
+    "col.metric": "指標",
+    "col.diff": "B − A",
+    "col.ci": "{level}%CI",
+    "col.p": "p 補正後",
+    "col.test": "検定",
+    "col.b_wins": "B 優位",
+    "col.spread": "差÷揺らぎ",
+    "col.draw": "単発 B 勝率",
+    "col.mean": "平均",
+    "col.samples": "サンプル/ケース",
+    "source.human": "人",
+    "source.judge": "ジャッジ",
+    "ranking.title": "{source}の票: Bradley–Terry 順位（{n} 票、シード {seed}）",
+    "ranking.none": "{source}の票はまだありません",
+    "ranking.unfit": "{source}の票では順位を出せません: {reason}",
+    "ranking.settled": "{pair}: 決着、{winner} が好まれる（e = {e}）。投票を止めてよい",
+    "ranking.not_settled": "{pair}: 未決着、あと約 {n} 票",
+    "ranking.no_lean": "{pair}: 未決着、勝敗のついた {n} 票でどちらにも傾いていない",
+    "ranking.both_bad": "「両方悪い」: {source}の票の {rate}%",
+    "ranking.wtl": "直接対決（{source}）: 行から見た 勝 / 分 / 敗",
+    "col.rank": "順位",
+    "col.variant": "バリアント",
+    "col.elo": "Elo",
+    "col.se": "± SE",
+    "col.share": "シェア",
+    "col.votes": "票数",
+    "agreement.title": (
+        "キャンペーン {campaign}: 一致度（{kind}、{items} アイテム、評価者 {raters} 人）"
+    ),
+    "agreement.kind.pairwise": "一対比較の勝者、名義尺度",
+    "agreement.kind.rating": "1〜5 の評点、順序尺度",
+    "agreement.disputed": "意見が最も割れたアイテム",
+    "agreement.raters": "評価者ごとの傾向（他の評価者との比較）",
+    "agreement.groups": "評価者グループ別の好み",
+    "agreement.group_prefers": "{group} は {winner} を好む",
+    "agreement.group_even": "{group}: 明確な好みなし",
+    "agreement.groups_differ": "グループ間で好みが異なる: χ² p {p}",
+    "agreement.groups_same": "グループ間の差は確認できない（χ² p {p}）",
+    "agreement.judge": (
+        "ジャッジ {judge} と人の多数決（{kind}、{n} アイテム）: 一致率 {acc}%（{acc_low}〜"
+        "{acc_high}%）、κ {kappa}（{k_low}〜{k_high}）"
+    ),
+    "agreement.judge_hh": "。人どうしの α は {alpha}",
+    "agreement.ppi": (
+        "PPI++ による{what}: {est} ({level}%CI {low}〜{high})、人手 {n} 件とジャッジのみ "
+        "{big_n} 件から推定。人手のみでは {classic} ± {classic_se}。人手ラベル {eff} 件分の精度"
+    ),
+    "agreement.ppi.win_rate": "{b} の {a} に対する人の勝率",
+    "agreement.ppi.mean": "{variant} の人の評点",
+    "agreement.ppi.diff": "人の評点の差 {b} − {a}",
+    "agreement.none": "キャンペーン {campaign} にはまだ人の判定がありません",
+    "col.coef": "係数",
+    "col.estimate": "推定値",
+    "col.rater": "評価者",
+    "col.group": "グループ",
+    "col.items": "件数",
+    "col.bias": "甘さ",
+    "col.agree": "一致率",
+    "col.dalpha": "Δα",
+    "col.both_bad": "両方悪い",
+    "col.case": "ケース",
+    "col.pair": "出力",
+    "col.said": "各評価者の判定",
+}
+
+CATALOGS: dict[Lang, dict[str, str]] = {"en": EN, "ja": JA}
+
+
+def resolve_lang(explicit: str | None = None) -> Lang:
+    """``explicit`` (``--lang``), else ``HYOUKA_LANG``, else the locale; default English."""
+    for value in (explicit, os.environ.get("HYOUKA_LANG")):
+        if value:
+            return "ja" if value.lower().startswith("ja") else "en"
+    for var in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(var)
+        if value:
+            return "ja" if value.lower().startswith("ja") else "en"
+    return "en"
+
+
+def t(lang: Lang, key: str, **fields: object) -> str:
+    """The message ``key`` in ``lang`` with ``fields`` filled in (English if ``lang`` lacks it)."""
+    template = CATALOGS.get(lang, EN).get(key) or EN[key]
+    return template.format(**fields)

@@ -1,0 +1,318 @@
+"""hyouka compare on stores built by the real runner with the echo provider.
+
+The echo provider answers ``<variant letter><seed>``; a regex check on the seed's digits
+decides which samples pass, so each variant's pass probability is set by the pattern, and the
+runner's per-(case, sample) seeds are shared by all variants (common random numbers).
+Expected numbers come from hand computation on a small example and from hyouka.stats on
+matrices read here with plain SQL, independently of hyouka.analysis.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy import select
+
+from hyouka.analysis import verdict as V
+from hyouka.analysis.data import MetricInfo
+from hyouka.api import Workspace
+from hyouka.errors import HyoukaError, NotFoundError
+from hyouka.stats import (
+    adjust_pvalues,
+    case_differences,
+    cases_needed,
+    cluster_bootstrap_mean,
+    gacha_summary,
+    paired_difference,
+    permutation_test_paired,
+    seed_welch_test,
+    seeds_needed,
+    sign_test,
+    variance_components,
+)
+from hyouka.store.schema import cases, samples, scores, variants
+from tests.conftest import write_project
+
+QUALITY = '''
+def quality(output, context):
+    """A 0-1 score from the seed's digits; B gets a bonus, C reads another digit."""
+    digits = output[1:]
+    if output[0] == "C":
+        return int(digits[-2]) / 10
+    return min(int(digits[-1]) / 10 + (0.1 if output[0] == "B" else 0.0), 1.0)
+'''
+
+
+def noisy_project(root: Path, n_cases: int = 40, k: int = 5) -> Workspace:
+    """A passes `correct` half the time, B 80%, C half the time (another digit)."""
+    cfg = {
+        "name": "noisy",
+        "samples": k,
+        "providers": {"e": {"type": "echo"}},
+        "variants": {
+            v: {"provider": "e", "prompt": "{{ q }}", "params": {"reply": v + "{seed}"}}
+            for v in ("A", "B", "C")
+        },
+        "checks": [
+            {"type": "regex", "value": r"^(A\d*[0-4]|B\d*[0-7]|C\d*[0-4]\d)$", "metric": "correct"},
+            {"type": "regex", "value": r"^[ABC]\d*[0-4]$", "metric": "half"},
+            {"type": "python", "value": "quality_check:quality", "metric": "quality"},
+        ],
+    }
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "quality_check.py").write_text(QUALITY, encoding="utf-8")
+    rows = [{"id": f"c{i:03d}", "vars": {"q": f"q{i}"}} for i in range(n_cases)]
+    ws = Workspace.open(write_project(root, cfg, rows))
+    ws.run()
+    return ws
+
+
+@pytest.fixture(scope="module")
+def noisy(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    return noisy_project(tmp_path_factory.mktemp("noisy"))
+
+
+def store_matrix(ws: Workspace, variant: str, metric: str) -> np.ndarray:
+    """cases × samples values of one variant, rows ordered by case id, read with plain SQL."""
+    query = (
+        select(cases.c.id, samples.c.sample_index, scores.c.value, scores.c.passed)
+        .join(samples, samples.c.id == scores.c.sample_id)
+        .join(cases, cases.c.id == samples.c.case_id)
+        .join(variants, variants.c.id == samples.c.variant_id)
+        .where(variants.c.name == variant, scores.c.metric == metric, scores.c.status == "ok")
+    )
+    with ws.store.engine.connect() as conn:
+        rows = conn.execute(query).all()
+    case_ids = sorted({r[0] for r in rows})
+    k = max(r[1] for r in rows) + 1
+    out = np.full((len(case_ids), k), np.nan)
+    for case_id, index, value, passed in rows:
+        out[case_ids.index(case_id), index] = value if value is not None else float(passed)
+    return out
+
+
+# ----------------------------------------------------------------------------- by hand
+
+
+def small_project(root: Path) -> Workspace:
+    """8 cases, one sample: per-case regex checks say exactly who passes."""
+    who = ["A|B", "A|B", "B", "B", "B", "A", "Z", "B"]  # Z: nobody passes
+    rows = [
+        {"id": f"s{i}", "vars": {"q": f"q{i}"}, "checks": [{"type": "regex", "value": f"^({w}):"}]}
+        for i, w in enumerate(who)
+    ]
+    cfg = {
+        "name": "small",
+        "providers": {"e": {"type": "echo"}},
+        "variants": {
+            v: {"provider": "e", "prompt": "{{ q }}", "params": {"reply": v + ":{last}"}}
+            for v in ("A", "B")
+        },
+    }
+    ws = Workspace.open(write_project(root, cfg, rows))
+    ws.run()
+    return ws
+
+
+def test_small_example_matches_hand_computation(tmp_path: Path) -> None:
+    ws = small_project(tmp_path)
+    m = ws.compare("A", "B").metric("regex")
+    # A passes s0, s1, s5 (3/8); B passes s0–s4 and s7 (6/8); d = B − A per case.
+    assert (m.a.mean, m.b.mean, m.difference.estimate) == (0.375, 0.75, 0.375)
+    assert m.binary and m.a.method == "wilson" and m.a.samples_per_case == 1
+    z = 1.959963984540054
+    centre = (0.375 + z * z / 16) / (1 + z * z / 8)
+    half = z * math.sqrt(0.375 * 0.625 / 8 + z * z / 256) / (1 + z * z / 8)
+    assert (m.a.low, m.a.high) == pytest.approx((centre - half, centre + half))
+    assert (m.difference.share_b_wins, m.difference.share_a_wins) == (0.5, 0.125)
+    # 4 cases only B passes, 1 only A: McNemar exact p = 2·(C(5,4)+C(5,5))/2⁵ = 0.375;
+    # the exact sign-flip test: 12 of the 32 patterns have |sum| ≥ 3, p = 0.375 too.
+    assert m.mcnemar is not None and m.mcnemar.p_value == pytest.approx(0.375)
+    assert m.sign.p_value == pytest.approx(0.375)
+    assert m.permutation.method == "permutation-exact"
+    assert m.permutation.p_value == pytest.approx(12 / 32)
+    assert m.primary_test == "mcnemar-exact" and not m.significant and m.gacha is None
+    # Var(d) = (5 − 8·0.375²)/7; n = 7.84888·Var(d)/0.05² = 1737.9 → 1,730 more cases.
+    assert m.power.cases_needed == pytest.approx(7.848879 * (5 - 8 * 0.375**2) / 7 / 0.0025,
+                                                 rel=1e-6)  # fmt: skip
+    assert m.power.more_cases == 1730
+    d = m.difference
+    assert V.metric_sentence(m, "A", "B", "en") == (
+        f"Not distinguishable from noise on `regex`: +0.38 (95% CI {V.signed(d.low)} to "
+        f"{V.signed(d.high)}); about 1,700 more cases would settle a 0.05 difference."
+    )
+    assert V.metric_sentence(m, "A", "B", "ja") == (
+        f"`regex` ではノイズと区別できない: +0.38 (95%CI {V.signed(d.low)}〜{V.signed(d.high)})。"
+        "0.05 の差を見極めるには、あと約 1,700 ケース必要。"
+    )
+
+
+# ----------------------------------------------------------------------------- the engine
+
+
+def test_numbers_equal_the_engine_on_the_same_arrays(noisy: Workspace) -> None:
+    result = noisy.compare("A", "B", seed=11)
+    m = result.metric("correct")
+    a, b = store_matrix(noisy, "A", "correct"), store_matrix(noisy, "B", "correct")
+    assert a.shape == b.shape == (40, 5)
+    assert result.seed == 11 and m.difference.seed == 11
+    assert m.difference == paired_difference(a, b, seed=11)
+    boot_a = cluster_bootstrap_mean(a, seed=11)
+    assert (m.a.mean, m.a.low, m.a.high, m.a.se) == (
+        boot_a.estimate, boot_a.low, boot_a.high, boot_a.se,
+    )  # fmt: skip
+    assert m.a.within_sd == math.sqrt(variance_components(a).within_var)
+    d = case_differences(a, b)
+    assert m.sign == sign_test(d)
+    assert m.permutation == permutation_test_paired(d, n_resamples=10_000, seed=11)
+    assert m.gacha == gacha_summary(a, b)
+    assert m.mcnemar is None and m.primary_test == "permutation-monte-carlo"
+    sig_a = variance_components(a).within_var
+    sig_b = variance_components(b).within_var
+    omega2 = max(float(d.var(ddof=1)) - sig_a / 5 - sig_b / 5, 0.0)
+    need = cases_needed(0.05, omega2=omega2, sigma2_a=sig_a, sigma2_b=sig_b, k_a=5, k_b=5)
+    assert m.power.cases_needed == pytest.approx(need)
+
+
+def test_numeric_metric_uses_the_scores_value(noisy: Workspace) -> None:
+    m = noisy.compare("A", "B", metrics=["quality"]).metric("quality")
+    a, b = store_matrix(noisy, "A", "quality"), store_matrix(noisy, "B", "quality")
+    assert not m.binary and m.higher_is_better
+    assert m.difference.estimate == pytest.approx(float(np.mean(b) - np.mean(a)))
+    assert m.difference == paired_difference(a, b, seed=0)
+
+
+def test_clear_difference_reads_b_is_better_in_both_languages(noisy: Workspace) -> None:
+    m = noisy.compare("A", "B").metric("correct")
+    assert m.significant and m.b_better and m.p_adjusted < 0.001
+    d, g = m.difference, m.gacha
+    assert g is not None
+    nums = f"{V.signed(d.estimate)} (95% CI {V.signed(d.low)} to {V.signed(d.high)})"
+    share = round(m.share_favouring_b * 100)
+    assert V.metric_sentence(m, "A", "B", "en") == (
+        f"B is better than A on `correct`: {nums}, {share}% of cases favour B; "
+        f"the difference is {V.ratio_text(g.ratio)}× the sample-to-sample spread."
+    )
+    nums_ja = f"{V.signed(d.estimate)} (95%CI {V.signed(d.low)}〜{V.signed(d.high)})"
+    assert V.metric_sentence(m, "A", "B", "ja") == (
+        f"B は A より `correct` で良い: {nums_ja}、{share}% のケースで B が優位。"
+        f"差はサンプル間のばらつきの {V.ratio_text(g.ratio)} 倍。"
+    )
+
+
+def test_identical_in_distribution_pair_is_noise_with_a_finite_estimate(noisy: Workspace) -> None:
+    m = noisy.compare("A", "C").metric("correct")
+    assert not m.significant
+    more = m.power.more_cases
+    assert more is not None and 0 < more < 100_000
+    text = V.metric_sentence(m, "A", "C", "en")
+    assert text.startswith("Not distinguishable from noise on `correct`: ")
+    assert f"; about {V.about(more)} more cases" in text
+    assert text.endswith("would settle a 0.05 difference.")
+
+
+def test_exactly_equal_scores_say_so(noisy: Workspace) -> None:
+    m = noisy.compare("A", "B").metric("half")  # same seeds, same digit: same outcomes
+    assert m.identical and m.difference.estimate == 0 and m.power.cases_needed is None
+    assert V.metric_sentence(m, "A", "B", "en") == (
+        "A and B scored the same on all 40 cases on `half`."
+    )
+
+
+def test_holm_correction_across_metrics_and_comparisons(noisy: Workspace) -> None:
+    result = noisy.compare("A", "B", "C")
+    assert [p.b for p in result.comparisons] == ["B", "C"]
+    found = [m for p in result.comparisons for m in p.metrics]
+    assert result.n_tests == len(found) == 6
+    expected = adjust_pvalues([m.p_value for m in found], method="holm")
+    np.testing.assert_allclose([m.p_adjusted for m in found], expected)
+    assert all(m.significant == (m.p_adjusted < 0.05) for m in found)
+    assert V.compare_notes(result, "en") == [
+        "p-values are Holm-adjusted across 6 tests (3 metrics × 2 comparisons)."
+    ]
+    assert V.compare_notes(noisy.compare("A", "B"), "ja") == [
+        "p 値は 3 件の検定（3 指標）について Holm 法で補正済み。"
+    ]
+    # The baseline's estimate is computed once and reused for both comparisons.
+    assert result.comparisons[0].metrics[0].a is result.comparisons[1].metrics[0].a
+
+
+def test_unknown_names_are_explained(noisy: Workspace) -> None:
+    with pytest.raises(NotFoundError, match=r"no variant or family 'Z'.*A, B, C"):
+        noisy.compare("A", "Z")
+    with pytest.raises(NotFoundError, match=r"no metric 'nope'.*correct"):
+        noisy.compare("A", "B", metrics=["nope"])
+    with pytest.raises(HyoukaError, match="at least two variants"):
+        noisy.compare("A")
+
+
+def test_name_at_version_picks_that_version(noisy: Workspace) -> None:
+    version = noisy.current_variants()[1]["version"]
+    result = noisy.compare("A", f"B@{version[:6]}")
+    assert result.first.b_variants == (f"B@{version}",)
+
+
+def test_lower_is_better_checks_flip_the_direction() -> None:
+    assert not MetricInfo("latency", "latency", "latency", False).higher_is_better
+    assert not MetricInfo("levenshtein", "levenshtein", "levenshtein", False).higher_is_better
+    assert MetricInfo("levenshtein", "levenshtein", "levenshtein", True).higher_is_better
+    assert MetricInfo("python", "quality", "quality", False).higher_is_better
+
+
+# ----------------------------------------------------------------------------- families
+
+
+FAMILY_DIGITS = {"a1": "0-4", "a2": "0-5", "a3": "0-3", "b1": "0-6", "b2": "0-7", "b3": "0-5"}
+
+
+@pytest.fixture(scope="module")
+def family(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    pattern = "^(" + "|".join(f"{n}-\\d*[{d}]" for n, d in FAMILY_DIGITS.items()) + ")$"
+    cfg = {
+        "name": "fam",
+        "samples": 3,
+        "providers": {"e": {"type": "echo"}},
+        "variants": {
+            n: {"provider": "e", "prompt": "{{ q }}", "params": {"reply": n + "-{seed}"},
+                "family": "ft" + n[0].upper()}
+            for n in FAMILY_DIGITS
+        },
+        "checks": [{"type": "regex", "value": pattern, "metric": "correct"}],
+    }  # fmt: skip
+    rows = [{"id": f"c{i:02d}", "vars": {"q": f"q{i}"}} for i in range(30)]
+    ws = Workspace.open(write_project(tmp_path_factory.mktemp("fam"), cfg, rows))
+    ws.run()
+    return ws
+
+
+def test_family_seed_level_welch_and_seeds_needed(family: Workspace) -> None:
+    m = family.compare("ftA", "ftB").metric("correct")
+    means = {n: float(np.mean(store_matrix(family, n, "correct"))) for n in FAMILY_DIGITS}
+    a_means = [means[n] for n in ("a1", "a2", "a3")]
+    b_means = [means[n] for n in ("b1", "b2", "b3")]
+    assert m.seed_level is not None
+    assert m.seed_level.a_seed_means == pytest.approx(a_means)
+    expected = seed_welch_test(a_means, b_means)
+    assert dataclasses.astuple(m.seed_level.welch) == pytest.approx(dataclasses.astuple(expected))
+    sd = math.sqrt((expected.sd_a**2 + expected.sd_b**2) / 2)
+    assert m.seed_level.seed_sd == pytest.approx(sd)
+    assert m.seed_level.seeds_needed == seeds_needed(0.05, m.seed_level.seed_sd)
+    assert m.seed_level.more_seeds == seeds_needed(0.05, m.seed_level.seed_sd) - 3
+    # The family arm pools every seed's samples: 3 seeds × 3 samples per case.
+    assert m.a.samples_per_case == 9
+    text = V.metric_sentence(m, "ftA", "ftB", "en")
+    seed_part = "But across seeds (3 vs 3)" if expected.p_value >= 0.05 else "Across seeds (3 vs 3)"
+    assert seed_part in text and "3 or fewer seeds per arm" in text
+
+
+def test_single_seed_of_a_family_also_gets_the_seed_test(family: Workspace) -> None:
+    m = family.compare("a1", "b1").metric("correct")
+    assert m.a.samples_per_case == 3  # the case-level comparison is a1 vs b1 only
+    assert m.seed_level is not None and m.seed_level.a_variants[0].startswith("a1@")
+    assert m.power.more_seeds == m.seed_level.more_seeds
+    same = family.compare("a1", "a2").metric("correct")
+    assert same.seed_level is None  # two seeds of one family: no seed-level contrast
