@@ -10,7 +10,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 from sqlalchemy import select
 
 from hyouka.store.schema import cases, samples, scores, variants
@@ -33,7 +32,7 @@ class CheckSummary:
 
     @property
     def mean(self) -> float | None:
-        return float(np.mean(self.values)) if self.values else None
+        return sum(self.values) / len(self.values) if self.values else None
 
 
 @dataclass
@@ -53,6 +52,8 @@ class VariantSummary:
     checks: dict[tuple[str, str], CheckSummary] = field(default_factory=dict)
 
     def latency_percentile(self, q: float) -> float | None:
+        import numpy as np  # lazily: numpy adds ~0.1 s to every CLI start
+
         return float(np.percentile(self.latencies, q)) if self.latencies else None
 
     def as_dict(self) -> dict[str, Any]:
