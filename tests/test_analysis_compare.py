@@ -47,7 +47,9 @@ def quality(output, context):
 '''
 
 
-def noisy_project(root: Path, n_cases: int = 40, k: int = 5) -> Workspace:
+def noisy_project(
+    root: Path, n_cases: int = 40, k: int = 5, database_url: str | None = None
+) -> Workspace:
     """A passes `correct` half the time, B 80%, C half the time (another digit)."""
     cfg = {
         "name": "noisy",
@@ -66,7 +68,7 @@ def noisy_project(root: Path, n_cases: int = 40, k: int = 5) -> Workspace:
     root.mkdir(parents=True, exist_ok=True)
     (root / "quality_check.py").write_text(QUALITY, encoding="utf-8")
     rows = [{"id": f"c{i:03d}", "vars": {"q": f"q{i}"}} for i in range(n_cases)]
-    ws = Workspace.open(write_project(root, cfg, rows))
+    ws = Workspace.open(write_project(root, cfg, rows), database_url=database_url)
     ws.run()
     return ws
 

@@ -17,6 +17,7 @@ from hyouka.analysis.data import (
 )
 from hyouka.api import Workspace
 from hyouka.errors import NotFoundError
+from hyouka.store import db
 from hyouka.store.schema import cases, samples, scores, variants
 from tests.test_analysis_compare import noisy_project, store_matrix
 
@@ -119,3 +120,20 @@ def test_resolve_arm_by_name_version_and_family() -> None:
     assert family.is_family and family.ids == (2, 3)
     with pytest.raises(NotFoundError, match="no variant or family 'A@zzz'"):
         resolve_arm(found, "A@zzz", "r")
+
+
+@pytest.mark.postgres
+def test_the_same_numbers_on_postgresql(tmp_path: Path, pg_url: str) -> None:
+    db.upgrade(db.create(pg_url))  # a shared server is migrated explicitly
+    pg = noisy_project(tmp_path / "pg", n_cases=6, k=2, database_url=pg_url)
+    lite = noisy_project(tmp_path / "lite", n_cases=6, k=2)
+    sid, old = _sample(pg, "A", "c000", 0)
+    _rescore(pg, sid, value=1 - old, passed=old == 0)
+    sid, _ = _sample(lite, "A", "c000", 0)
+    _rescore(lite, sid, value=1 - old, passed=old == 0)
+    for ws in (pg, lite):
+        assert _value(ws, "A", 0, 0) == 1 - old
+    a, b = pg.compare("A", "B", seed=3), lite.compare("A", "B", seed=3)
+    for m_pg, m_lite in zip(a.first.metrics, b.first.metrics, strict=True):
+        assert m_pg.metric == m_lite.metric and m_pg.binary == m_lite.binary
+        assert m_pg.difference == m_lite.difference and m_pg.p_adjusted == m_lite.p_adjusted

@@ -51,6 +51,18 @@ PEOPLE = {  # name: (group, pairwise verdict per item i, exceptions)
 RATINGS = {"ops1": (2, 4), "ops2": (2, 5), "ops3": (3, 4), "res1": (4, 3), "res2": (3, 2)}
 
 
+RUBRIC = """
+def score(output, context):
+    # A stand-in for a judge's 1-5 rubric score: B answers score one point higher.
+    i = int(output.split()[-1])
+    return {"score": min(i % 4 + 1 + (output[0] == "B"), 5), "pass": True}
+"""
+
+
+def rubric_of(variant: str, i: int) -> float:
+    return float(min(i % 4 + 1 + (variant == "B"), 5))
+
+
 def verdict_of(person: str, i: int) -> str:
     _, usual, exceptions = PEOPLE[person]
     return exceptions.get(i, usual)
@@ -79,6 +91,9 @@ class HumanStore:
                 for v in ("A", "B", "C")
             },
         }
+        cfg["checks"] = [{"type": "python", "value": "rubric_like:score", "metric": "rubric"}]
+        root.mkdir(parents=True, exist_ok=True)
+        (root / "rubric_like.py").write_text(RUBRIC, encoding="utf-8")
         rows = [{"id": f"case{i:02d}", "vars": {"q": f"question {i}"}} for i in range(N_CASES)]
         self.ws = Workspace.open(write_project(root, cfg, rows))
         self.run = self.ws.run().run
@@ -363,3 +378,17 @@ def test_ppi_rating_mean_and_difference(store: HumanStore) -> None:
 def test_unknown_campaign_names_the_known_ones(store: HumanStore) -> None:
     with pytest.raises(NotFoundError, match=r"no campaign 'nope'.*ab, bc"):
         store.ws.agreement("nope")
+
+
+def test_ppi_with_a_judge_score_metric(store: HumanStore) -> None:
+    report = store.ws.agreement("ab", judge_metric="rubric", n_boot=100)
+    got = {(p.kind, p.a): p for p in report.ppi if p.judge == "rubric"}
+    mean_b = got[("rating_mean", "B")].estimate
+    human_b = [np.mean([rating_of(p, i)[1] for p in PEOPLE]) for i in range(N_ITEMS)]
+    judged = [rubric_of("B", i) for i in range(N_CASES)]
+    expected = ppi_mean(human_b, judged[:N_ITEMS], judged[N_ITEMS:])
+    assert mean_b.estimate == pytest.approx(expected.estimate)
+    assert mean_b.lam == pytest.approx(expected.lam) and mean_b.n_unlabeled == 18
+    assert ("rating_difference", "A") in got
+    with pytest.raises(NotFoundError, match="no ok scores for metric 'nope'"):
+        store.ws.agreement("ab", judge_metric="nope")

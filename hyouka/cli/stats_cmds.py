@@ -9,26 +9,28 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from rich import box
 from rich.table import Table
 
-from hyouka.analysis import (
-    AgreementReport,
-    AgreementSection,
-    ArmEstimate,
-    CompareResult,
-    MetricComparison,
-    PairComparison,
-    RankingReport,
-    SourceRanking,
-)
-from hyouka.analysis import verdict as V
-from hyouka.analysis.judges import JudgeReport
 from hyouka.cli.common import console, json_option, open_workspace, print_json, project_option
 from hyouka.i18n.cli import Lang, resolve_lang, t
+
+if TYPE_CHECKING:
+    from hyouka.analysis import (
+        AgreementReport,
+        AgreementSection,
+        ArmEstimate,
+        CompareResult,
+        GroupSplit,
+        MetricComparison,
+        PairComparison,
+        RankingReport,
+        SourceRanking,
+    )
+    from hyouka.analysis.judges import JudgeReport
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -46,6 +48,8 @@ def seed_option(func: F) -> F:
 
 
 def _interval(low: float, high: float, digits: int, sign: bool = False) -> str:
+    from hyouka.analysis import verdict as V
+
     show = V.signed if sign else V.num
     return f"{show(low, digits)} … {show(high, digits)}"
 
@@ -54,10 +58,14 @@ def _interval(low: float, high: float, digits: int, sign: bool = False) -> str:
 
 
 def _arm_cell(e: ArmEstimate, dec: int) -> str:
+    from hyouka.analysis import verdict as V
+
     return f"{V.num(e.mean, dec)} [{V.num(e.low, dec)}, {V.num(e.high, dec)}]"
 
 
 def _diff_row(m: MetricComparison) -> list[str]:
+    from hyouka.analysis import verdict as V
+
     d = m.difference
     dec = V.decimals((d.high - d.low) / 2)
     gacha = m.gacha
@@ -72,6 +80,8 @@ def _diff_row(m: MetricComparison) -> list[str]:
 
 
 def print_pair(pair: PairComparison, result: CompareResult, lang: Lang) -> None:
+    from hyouka.analysis import verdict as V
+
     ci = t(lang, "col.ci", level=f"{result.level * 100:g}")
     console.print(t(lang, "compare.header", run=result.run, a=pair.a, b=pair.b,
                     cases=pair.n_cases, seed=result.seed), highlight=False)  # fmt: skip
@@ -136,6 +146,8 @@ def compare_cmd(
     A and B are variant names (their latest version in the run), name@version, or a
     family of replicate fine-tunes.
     """
+    from hyouka.analysis import verdict as V
+
     ws = open_workspace(project_dir)
     result = ws.compare(baseline, *others, run=run, metrics=metrics, delta=delta, seed=seed,
                         level=level, n_boot=n_boot)  # fmt: skip
@@ -153,6 +165,8 @@ def compare_cmd(
 
 
 def print_source(sr: SourceRanking, seed: int, lang: Lang) -> None:
+    from hyouka.analysis import verdict as V
+
     source = t(lang, f"source.{sr.source}")
     if not sr.n_votes:
         console.print(t(lang, "ranking.none", source=source))
@@ -226,6 +240,8 @@ def ranking_cmd(
     as_json: bool,
 ) -> None:
     """Bradley–Terry ranking from pairwise votes, and whether voting can stop."""
+    from hyouka.analysis import verdict as V
+
     ws = open_workspace(project_dir)
     sources = (source,) if source else ("human", "judge")
     report: RankingReport = ws.ranking(campaign, run=run, sources=sources, n_boot=n_boot,
@@ -242,6 +258,8 @@ def ranking_cmd(
 
 
 def _estimate(e: Any) -> str:
+    from hyouka.analysis import verdict as V
+
     if e is None:
         return "–"
     return f"{V.num(e.estimate)} [{_interval(e.low, e.high, 2)}] (n={e.n_items})"
@@ -271,9 +289,12 @@ def print_section(sec: AgreementSection, campaign: str, lang: Lang) -> None:
 
 
 def _print_raters(sec: AgreementSection, lang: Lang) -> None:
+    from hyouka.analysis import verdict as V
+
     table = Table(t(lang, "col.rater"), t(lang, "col.group"), t(lang, "col.items"),
                   t(lang, "col.bias"), t(lang, "col.agree"), t(lang, "col.dalpha"),
                   t(lang, "col.both_bad"), title=t(lang, "agreement.raters"))  # fmt: skip
+    table.columns[3].no_wrap = True
     for r in sec.rater_reports:
         bias = (
             "–"
@@ -287,14 +308,37 @@ def _print_raters(sec: AgreementSection, lang: Lang) -> None:
 
 
 def _print_judge(j: JudgeReport, lang: Lang) -> None:
+    from hyouka.analysis import verdict as V
+
     console.print(f"• {V.judge_sentence(j, lang)}", highlight=False, markup=False, soft_wrap=True)
-    table = Table("human \\ judge", *j.categories)
-    for name, row in zip(j.categories, j.agreement.table.tolist(), strict=True):
-        table.add_row(name, *(f"{v:.0f}" for v in row))
+    ag = j.agreement
+    table = Table(t(lang, "col.human_judge"), *j.categories, t(lang, "col.recall"))
+    recall = iter(ag.recall)  # one interval per category the humans used
+    for name, row in zip(j.categories, ag.table.tolist(), strict=True):
+        r = next(recall) if sum(row) > 0 else None
+        cell = (
+            "–" if r is None else f"{r.estimate * 100:.0f}% [{r.low * 100:.0f}–{r.high * 100:.0f}%]"
+        )
+        table.add_row(name, *(f"{v:.0f}" for v in row), cell)
+    console.print(table)
+
+
+def _print_groups(g: GroupSplit, lang: Lang) -> None:
+    from hyouka.analysis import verdict as V
+
+    console.print(f"• {V.group_sentence(g, lang)}", highlight=False, markup=False, soft_wrap=True)
+    table = Table(t(lang, "col.group"), t(lang, "col.votes"), f"{g.b} / tie / {g.a}",
+                  t(lang, "col.b_rate", b=g.b), box=box.SIMPLE_HEAD)  # fmt: skip
+    for gp in g.split.groups:
+        iv = gp.interval
+        rate = f"{iv.estimate * 100:.0f}% [{iv.low * 100:.0f}–{iv.high * 100:.0f}%]"
+        table.add_row(str(gp.group), str(gp.n), f"{gp.b_wins} / {gp.ties} / {gp.a_wins}", rate)
     console.print(table)
 
 
 def print_agreement(report: AgreementReport, lang: Lang) -> None:
+    from hyouka.analysis import verdict as V
+
     if not report.sections:
         console.print(t(lang, "agreement.none", campaign=report.campaign))
     for sec in report.sections:
@@ -302,9 +346,7 @@ def print_agreement(report: AgreementReport, lang: Lang) -> None:
     if report.groups:
         console.print(f"[bold]{t(lang, 'agreement.groups')}[/]")
         for g in report.groups:
-            console.print(
-                f"• {V.group_sentence(g, lang)}", highlight=False, markup=False, soft_wrap=True
-            )
+            _print_groups(g, lang)
     for j in report.judges:
         _print_judge(j, lang)
     for p in report.ppi:
@@ -351,6 +393,8 @@ def agreement_cmd(
     as_json: bool,
 ) -> None:
     """How much raters agree, where not, who prefers what, and can the judge stand in?"""
+    from hyouka.analysis import verdict as V
+
     ws = open_workspace(project_dir)
     report = ws.agreement(campaign, judge_metric=judge_metric, min_overlap=min_overlap,
                           top=top, n_boot=n_boot, seed=seed)  # fmt: skip

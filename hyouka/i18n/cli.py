@@ -123,6 +123,9 @@ EN: dict[str, str] = {
     "col.case": "case",
     "col.pair": "outputs",
     "col.said": "what each rater said",
+    "col.human_judge": "human \\ judge",
+    "col.recall": "judge agrees [95% CI]",
+    "col.b_rate": "{b} win rate (ties ½) [95% CI]",
 }
 
 JA: dict[str, str] = {
@@ -233,6 +236,9 @@ JA: dict[str, str] = {
     "col.case": "ケース",
     "col.pair": "出力",
     "col.said": "各評価者の判定",
+    "col.human_judge": "人 \\ ジャッジ",
+    "col.recall": "ジャッジ一致率 [95%CI]",
+    "col.b_rate": "{b} の勝率（引き分け ½）[95%CI]",
 }
 
 CATALOGS: dict[Lang, dict[str, str]] = {"en": EN, "ja": JA}
