@@ -352,7 +352,9 @@ class Runner:
         ]
         try:
             for chunk in _iter_chunks(plan):
-                for work in self._filter_chunk(chunk, plan, run, writer):
+                # The look-ups run in a thread so the workers keep the calls flowing meanwhile.
+                stored, cached = await asyncio.to_thread(self._lookup, chunk, run)
+                for work in self._filter_chunk(chunk, plan, run, writer, stored, cached):
                     await queue.put(work)
             for _ in workers:
                 await queue.put(None)
@@ -362,12 +364,23 @@ class Runner:
                 w.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
 
-    def _filter_chunk(
-        self, chunk: list[_Work], plan: _Plan, run: RunInfo, writer: SampleWriter
-    ) -> Iterator[_Work]:
-        case_ids = sorted({w.case_id for w in chunk})
-        stored = self.store.stored_keys(run.id, case_ids)
+    def _lookup(
+        self, chunk: list[_Work], run: RunInfo
+    ) -> tuple[set[tuple[int, int, int, str]], dict[str, dict[str, Any]]]:
+        """What of this chunk the run already stored (resume) and what the cache holds."""
+        stored = self.store.stored_keys(run.id, sorted({w.case_id for w in chunk}))
         cached = self.store.cached([w.cache_key for w in chunk]) if self.options.use_cache else {}
+        return stored, cached
+
+    def _filter_chunk(
+        self,
+        chunk: list[_Work],
+        plan: _Plan,
+        run: RunInfo,
+        writer: SampleWriter,
+        stored: set[tuple[int, int, int, str]],
+        cached: dict[str, dict[str, Any]],
+    ) -> Iterator[_Work]:
         for work in chunk:
             if (work.variant_id, work.case_id, work.index, "") in stored:
                 self.progress.skipped += 1
