@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 from hyouka.analysis.data import (
     VariantInfo,
@@ -16,7 +16,7 @@ from hyouka.analysis.data import (
     variants_in_run,
 )
 from hyouka.api import Workspace
-from hyouka.errors import NotFoundError
+from hyouka.errors import HyoukaError, NotFoundError
 from hyouka.store import db
 from hyouka.store.schema import cases, samples, scores, variants
 from tests.test_analysis_compare import noisy_project, store_matrix
@@ -137,3 +137,24 @@ def test_the_same_numbers_on_postgresql(tmp_path: Path, pg_url: str) -> None:
     for m_pg, m_lite in zip(a.first.metrics, b.first.metrics, strict=True):
         assert m_pg.metric == m_lite.metric and m_pg.binary == m_lite.binary
         assert m_pg.difference == m_lite.difference and m_pg.p_adjusted == m_lite.p_adjusted
+
+
+def test_no_shared_scores_is_a_clear_error(ws: Workspace) -> None:
+    with ws.store.engine.begin() as conn:
+        b_samples = (
+            select(samples.c.id)
+            .join(variants, variants.c.id == samples.c.variant_id)
+            .join(cases, cases.c.id == samples.c.case_id)
+            .where(variants.c.name == "B", cases.c.case_key != "c000")
+        )
+        conn.execute(  # B keeps its scores on one case only: nothing to pair
+            update(scores)
+            .where(scores.c.sample_id.in_(b_samples))
+            .values(status="error", value=None, passed=None)
+        )
+    with pytest.raises(HyoukaError, match="no metric has scores on at least 2 shared cases"):
+        ws.compare("A", "B")
+    with ws.store.engine.begin() as conn:
+        conn.execute(update(scores).values(status="error", value=None, passed=None))
+    with pytest.raises(HyoukaError, match="share no check metric"):
+        ws.compare("A", "B")

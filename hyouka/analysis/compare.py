@@ -480,6 +480,12 @@ def compare_variants(
         )
     cache = _ArmCache(s)
     pairs = [compare_pair(data, base, arm, available, chosen, s, cache) for arm in arms]
+    if not any(p.metrics for p in pairs):
+        raise HyoukaError(
+            f"no metric has scores on at least 2 shared cases for {base.label} and "
+            f"{', '.join(a.label for a in arms)} in run {run.uid}; check `hyouka show {run.uid}` "
+            f"for errors"
+        )
     pairs = _holm(pairs, alpha)
     n_tests = sum(len(p.metrics) for p in pairs)
     return CompareResult(
