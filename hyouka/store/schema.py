@@ -24,7 +24,6 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
-    text,
 )
 
 NAMING = {
@@ -222,7 +221,7 @@ campaigns = Table(
     Column("status", String(20), nullable=False, default="open"),  # open | closed
     _created(),
     # an assignment not judged within this many minutes returns to the pool (0002)
-    Column("assignment_minutes", Integer, nullable=False, default=30, server_default=text("30")),
+    Column("assignment_minutes", Integer, nullable=False, default=30, server_default="30"),
     UniqueConstraint("project", "name"),
 )
 
@@ -237,7 +236,7 @@ campaign_items = Table(
     Column("sample_b_id", ForeignKey("samples.id"), nullable=True),
     Column("done_count", Integer, nullable=False, default=0),
     # open + done assignments: capped at the campaign's overlap, served lowest first (0002)
-    Column("assigned_count", Integer, nullable=False, default=0, server_default=text("0")),
+    Column("assigned_count", Integer, nullable=False, default=0, server_default="0"),
     UniqueConstraint("campaign_id", "position"),
     Index("ix_campaign_items_pick", "campaign_id", "assigned_count", "position"),
 )
@@ -285,11 +284,13 @@ judgments = Table(
     Column("external_ref", String(300), nullable=True),  # production feedback: app's output id
     Column("output_text", Text, nullable=True),  # production feedback: the output judged
     _created(),
-    # 0002: production feedback's thumb (+1 up / -1 down), input, and the variant it names;
-    # which output ('a' | 'b') the highlighted phrase was marked in
+    # 0002: production feedback's thumb (+1 up / -1 down), input, and the variant it names
+    # (variants.id; no FOREIGN KEY so SQLite adds the column without rebuilding this table,
+    # which would cascade through its references); which output ('a' | 'b') the
+    # highlighted phrase was marked in
     Column("thumb", Integer, nullable=True),
     Column("input_text", Text, nullable=True),
-    Column("variant_id", ForeignKey("variants.id"), nullable=True),
+    Column("variant_id", Integer, nullable=True),
     Column("highlight_side", String(1), nullable=True),
     Index("ix_judgments_item_annotator", "item_id", "annotator_id"),
     Index("ix_judgments_supersedes", "supersedes_id"),

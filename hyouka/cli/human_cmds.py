@@ -1,0 +1,334 @@
+"""``hyouka serve``, ``annotators``, ``campaigns`` and ``apikeys``: human evaluation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from hyouka import humans
+from hyouka.api import Workspace
+from hyouka.cli.common import console, json_option, open_workspace, print_json, project_option
+
+DEFAULT_URL = "http://127.0.0.1:8300"
+
+
+def url_option(func: click.decorators.FC) -> click.decorators.FC:
+    return click.option(
+        "--url",
+        "base_url",
+        envvar="HYOUKA_PUBLIC_URL",
+        default=DEFAULT_URL,
+        show_default=True,
+        help="The server's address as people reach it (for sign-in links).",
+    )(func)
+
+
+# -- serve ----------------------------------------------------------------------------------
+
+
+@click.command("serve")
+@project_option
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8300, show_default=True, type=int)
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=int,
+    help="Server processes (more than 1 needs PostgreSQL).",
+)
+@click.option(
+    "--secure-cookies/--no-secure-cookies",
+    default=None,
+    help="Mark cookies Secure (default: when the request came over https).",
+)
+@click.option(
+    "--proxy-headers",
+    is_flag=True,
+    help="Trust X-Forwarded-For/-Proto from a reverse proxy in front of the server.",
+)
+@click.option(
+    "--public-url",
+    envvar="HYOUKA_PUBLIC_URL",
+    default=None,
+    help="Address people use, for links made in the admin page.",
+)
+def serve_cmd(
+    project_dir: Path,
+    host: str,
+    port: int,
+    workers: int,
+    secure_cookies: bool | None,
+    proxy_headers: bool,
+    public_url: str | None,
+) -> None:
+    """Start the web app: annotators judge, admins watch, apps send feedback."""
+    from hyouka.web.serve import serve
+    from hyouka.web.settings import WebSettings
+
+    console.print(f"hyouka serving on http://{host}:{port} (Ctrl+C to stop)")
+    settings = WebSettings(secure_cookies=secure_cookies, public_url=public_url)
+    serve(project_dir, host, port, workers=workers, settings=settings, proxy_headers=proxy_headers)
+
+
+# -- annotators -----------------------------------------------------------------------------
+
+
+@click.group("annotators")
+def annotators_group() -> None:
+    """People who judge: add (prints their sign-in link), list, disable."""
+
+
+@annotators_group.command("add")
+@project_option
+@url_option
+@click.argument("name")
+@click.option("--group", "-g", default="", help="Their group, e.g. operators, pdm, research.")
+@click.option("--admin", is_flag=True, help="May see the dashboard and create campaigns.")
+def annotators_add(project_dir: Path, base_url: str, name: str, group: str, admin: bool) -> None:
+    """Add a person and print their personal sign-in link (shown once)."""
+    ws = open_workspace(project_dir)
+    person, token = humans.add_annotator(ws.store, ws.name, name, group, admin)
+    role = "admin" if person.is_admin else "annotator"
+    console.print(f"added {person.name} ({role}, group '{person.group}'). Sign-in link:")
+    click.echo(humans.signin_link(base_url, token))
+
+
+@annotators_group.command("list")
+@project_option
+@json_option
+def annotators_list(project_dir: Path, as_json: bool) -> None:
+    """List people, their groups and roles."""
+    ws = open_workspace(project_dir)
+    people = humans.list_annotators(ws.store, ws.name)
+    if as_json:
+        print_json([p.__dict__ for p in people])
+        return
+    table = Table("name", "group", "role", "status")
+    for p in people:
+        table.add_row(p.name, p.group, p.role, "disabled" if p.disabled else "active")
+    console.print(table)
+
+
+@annotators_group.command("disable")
+@project_option
+@click.argument("name")
+def annotators_disable(project_dir: Path, name: str) -> None:
+    """Turn a person's access off (their sessions end at once)."""
+    ws = open_workspace(project_dir)
+    humans.set_disabled(ws.store, ws.name, name, True)
+    console.print(f"{name} disabled")
+
+
+@annotators_group.command("enable")
+@project_option
+@click.argument("name")
+def annotators_enable(project_dir: Path, name: str) -> None:
+    """Turn a person's access back on."""
+    ws = open_workspace(project_dir)
+    humans.set_disabled(ws.store, ws.name, name, False)
+    console.print(f"{name} enabled")
+
+
+@annotators_group.command("reset-link")
+@project_option
+@url_option
+@click.argument("name")
+def annotators_reset(project_dir: Path, base_url: str, name: str) -> None:
+    """Issue a new sign-in link (the old one stops working)."""
+    ws = open_workspace(project_dir)
+    token = humans.reset_link(ws.store, ws.name, name)
+    click.echo(humans.signin_link(base_url, token))
+
+
+# -- campaigns ------------------------------------------------------------------------------
+
+
+def _text_or_file(ws: Workspace, value: str | None) -> str | None:
+    """A rubric or instructions: a file of the project when one exists by that name, else text."""
+    if not value:
+        return None
+    path = ws.project.resolve(value)
+    if len(value) < 300 and "\n" not in value and path.is_file():
+        return path.read_text(encoding="utf-8")
+    return value
+
+
+@click.group("campaigns")
+def campaigns_group() -> None:
+    """Human-evaluation campaigns: create, list, close."""
+
+
+@campaigns_group.command("create")
+@project_option
+@click.argument("name")
+@click.option("--run", "run_ref", default="latest", show_default=True, help="Run id or 'latest'.")
+@click.option(
+    "--variants",
+    "-v",
+    multiple=True,
+    help="Variant names (repeat; first is A in stored pairs). Default: all of the run's.",
+)
+@click.option("--cases", "-c", multiple=True, help="Case ids (repeat). Default: all.")
+@click.option(
+    "--mode",
+    type=click.Choice(humans.MODES),
+    default=None,
+    help="Default: human.mode of hyouka.yaml.",
+)
+@click.option("--overlap", type=int, default=None, help="People per item (default: human.overlap).")
+@click.option("--rubric", default=None, help="Rubric text or a file (default: human.rubric).")
+@click.option("--instructions", default=None, help="Text or a file (default: human.instructions).")
+@click.option("--tag", "tags", multiple=True, help="Quick tag (repeat; default: human.tags).")
+@click.option("--seed", type=int, default=None, help="Order and left/right seed (default: seed).")
+@click.option("--max-samples", type=int, default=None, help="Sample indices per case to use.")
+@click.option(
+    "--assignment-minutes",
+    type=int,
+    default=30,
+    show_default=True,
+    help="An unfinished item goes back to the pool after this long.",
+)
+@json_option
+def campaigns_create(
+    project_dir: Path,
+    name: str,
+    run_ref: str,
+    variants: tuple[str, ...],
+    cases: tuple[str, ...],
+    mode: str | None,
+    overlap: int | None,
+    rubric: str | None,
+    instructions: str | None,
+    tags: tuple[str, ...],
+    seed: int | None,
+    max_samples: int | None,
+    assignment_minutes: int,
+    as_json: bool,
+) -> None:
+    """Create a campaign over a run's outputs."""
+    ws = open_workspace(project_dir)
+    human = ws.project.config.human
+    spec = humans.CampaignSpec(
+        name=name,
+        mode=mode or human.mode,
+        variants=variants,
+        cases=cases,
+        overlap=overlap or human.overlap,
+        rubric=_text_or_file(ws, rubric or human.rubric),
+        instructions=_text_or_file(ws, instructions or human.instructions),
+        tags=tags or tuple(human.tags) or humans.DEFAULT_TAGS,
+        seed=ws.project.config.seed if seed is None else seed,
+        max_samples=max_samples,
+        assignment_minutes=assignment_minutes,
+    )
+    run = ws.get_run(run_ref)
+    campaign = humans.create_campaign(ws.store, ws.name, run.id, spec)
+    progress = humans.campaign_progress(ws.store, campaign)
+    if as_json:
+        print_json({**campaign.__dict__, "items": progress.items})
+        return
+    console.print(
+        f"campaign {campaign.id} '{campaign.name}': {progress.items} items × overlap "
+        f"{campaign.overlap} ({campaign.mode}) from run {run.uid}"
+    )
+
+
+@campaigns_group.command("list")
+@project_option
+@json_option
+def campaigns_list(project_dir: Path, as_json: bool) -> None:
+    """List campaigns and their progress."""
+    ws = open_workspace(project_dir)
+    rows = []
+    for c in humans.list_campaigns(ws.store, ws.name):
+        p = humans.campaign_progress(ws.store, c)
+        rows.append((c, p))
+    if as_json:
+        print_json(
+            [
+                {**c.__dict__, "items": p.items, "judged": p.judged, "needed": p.needed}
+                for c, p in rows
+            ]
+        )
+        return
+    table = Table("id", "name", "mode", "items", "overlap", "judged", "status")
+    for c, p in rows:
+        table.add_row(
+            str(c.id),
+            c.name,
+            c.mode,
+            str(p.items),
+            str(c.overlap),
+            f"{p.judged}/{p.needed}",
+            c.status,
+        )
+    console.print(table)
+
+
+@campaigns_group.command("close")
+@project_option
+@click.argument("campaign")
+def campaigns_close(project_dir: Path, campaign: str) -> None:
+    """Stop handing out items (items already handed out may still be judged)."""
+    ws = open_workspace(project_dir)
+    found = humans.set_campaign_status(ws.store, ws.name, campaign, "closed")
+    console.print(f"campaign '{found.name}' closed")
+
+
+@campaigns_group.command("open")
+@project_option
+@click.argument("campaign")
+def campaigns_open(project_dir: Path, campaign: str) -> None:
+    """Open a closed campaign again."""
+    ws = open_workspace(project_dir)
+    found = humans.set_campaign_status(ws.store, ws.name, campaign, "open")
+    console.print(f"campaign '{found.name}' open")
+
+
+# -- API keys -------------------------------------------------------------------------------
+
+
+@click.group("apikeys")
+def apikeys_group() -> None:
+    """API keys for production apps sending user feedback (POST /api/feedback)."""
+
+
+@apikeys_group.command("add")
+@project_option
+@click.argument("name")
+def apikeys_add(project_dir: Path, name: str) -> None:
+    """Create an API key and print it (shown once)."""
+    ws = open_workspace(project_dir)
+    _key, secret = humans.add_api_key(ws.store, ws.name, name)
+    console.print(f"API key '{name}' (send it as the X-API-Key header):")
+    click.echo(secret)
+
+
+@apikeys_group.command("list")
+@project_option
+@json_option
+def apikeys_list(project_dir: Path, as_json: bool) -> None:
+    """List API keys (their secrets are never shown again)."""
+    ws = open_workspace(project_dir)
+    keys = humans.list_api_keys(ws.store, ws.name)
+    if as_json:
+        print_json([k.__dict__ for k in keys])
+        return
+    for k in keys:
+        console.print(f"{k.name}{' (disabled)' if k.disabled else ''}")
+
+
+@apikeys_group.command("disable")
+@project_option
+@click.argument("name")
+def apikeys_disable(project_dir: Path, name: str) -> None:
+    """Turn an API key off."""
+    ws = open_workspace(project_dir)
+    humans.disable_api_key(ws.store, ws.name, name)
+    console.print(f"API key '{name}' disabled")
+
+
+COMMANDS = [serve_cmd, annotators_group, campaigns_group, apikeys_group]

@@ -1,0 +1,148 @@
+"""Human evaluation: annotators, campaigns, serving items, judgments, production feedback.
+
+Pure functions over a :class:`hyouka.store.store.Store`; the web app and the CLI only call
+these. Every write goes through :func:`hyouka.humans._tx.write_tx` (one writer on SQLite).
+
+>>> person, token = add_annotator(store, "support-bot", "tanaka", group="operators")
+>>> campaign = create_campaign(store, "support-bot", run.id, CampaignSpec(name="round-1"))
+>>> a = next_assignment(store, campaign, person.id)
+>>> submit_judgment(store, campaign, a.public_id, person.id,
+...                 JudgmentInput(idempotency_key="k1", winner="left"))
+"""
+
+from hyouka.humans.access import (
+    ApiKey,
+    SigninLimit,
+    add_api_key,
+    api_key_by_secret,
+    disable_api_key,
+    end_session,
+    list_api_keys,
+    record_signin_failure,
+    session_annotator,
+    signin_blocked,
+    start_session,
+)
+from hyouka.humans.assign import (
+    Assignment,
+    get_assignment,
+    last_judged,
+    left_sample,
+    next_assignment,
+    reclaim_expired,
+    skip_assignment,
+)
+from hyouka.humans.campaigns import (
+    DEFAULT_TAGS,
+    MODES,
+    Campaign,
+    CampaignSpec,
+    build_items,
+    create_campaign,
+    get_campaign,
+    list_campaigns,
+    run_overview,
+    set_campaign_status,
+)
+from hyouka.humans.dashboard import (
+    AnnotatorProgress,
+    CampaignProgress,
+    Complaint,
+    ItemProgress,
+    VariantOutcome,
+    annotator_progress,
+    campaign_progress,
+    item_progress,
+    latest_complaints,
+    my_done,
+    tag_counts,
+    variant_outcomes,
+)
+from hyouka.humans.feedback import Feedback, record_feedback
+from hyouka.humans.items import ItemCache, ItemView, item_view
+from hyouka.humans.judging import (
+    VERDICTS,
+    JudgmentInput,
+    SubmitResult,
+    current_judgment,
+    screen_values,
+    submit_judgment,
+)
+from hyouka.humans.people import (
+    Annotator,
+    HumanEvalError,
+    add_annotator,
+    annotator_by_token,
+    get_annotator,
+    list_annotators,
+    reset_link,
+    set_disabled,
+    set_locale,
+    signin_link,
+)
+from hyouka.humans.reads import list_judgments
+
+__all__ = [
+    "DEFAULT_TAGS",
+    "MODES",
+    "VERDICTS",
+    "Annotator",
+    "AnnotatorProgress",
+    "ApiKey",
+    "Assignment",
+    "Campaign",
+    "CampaignProgress",
+    "CampaignSpec",
+    "Complaint",
+    "Feedback",
+    "HumanEvalError",
+    "ItemCache",
+    "ItemProgress",
+    "ItemView",
+    "JudgmentInput",
+    "SigninLimit",
+    "SubmitResult",
+    "VariantOutcome",
+    "add_annotator",
+    "add_api_key",
+    "annotator_by_token",
+    "annotator_progress",
+    "api_key_by_secret",
+    "build_items",
+    "campaign_progress",
+    "create_campaign",
+    "current_judgment",
+    "disable_api_key",
+    "end_session",
+    "get_annotator",
+    "get_assignment",
+    "get_campaign",
+    "item_progress",
+    "item_view",
+    "last_judged",
+    "latest_complaints",
+    "left_sample",
+    "list_annotators",
+    "list_api_keys",
+    "list_campaigns",
+    "list_judgments",
+    "my_done",
+    "next_assignment",
+    "reclaim_expired",
+    "record_feedback",
+    "record_signin_failure",
+    "reset_link",
+    "run_overview",
+    "screen_values",
+    "session_annotator",
+    "set_campaign_status",
+    "set_disabled",
+    "set_locale",
+    "signin_blocked",
+    "signin_link",
+    "skip_assignment",
+    "start_session",
+    "submit_judgment",
+    "tag_counts",
+    "variant_outcomes",
+]

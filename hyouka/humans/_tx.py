@@ -1,0 +1,100 @@
+"""Write transactions for the human-evaluation tables, and small shared helpers.
+
+SQLite allows one writer at a time. Under a web server with a thread pool, letting every
+thread open its own write transaction turns into ``database is locked`` retries and long
+tails; instead every write in this package takes one process-wide lock per database file, so
+SQLite sees a single writer while reads stay parallel (WAL). PostgreSQL needs no lock: its
+correctness comes from transactions, row locks and unique constraints, so several server
+processes can share one database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, CursorResult, Engine
+from sqlalchemy.exc import OperationalError
+
+from hyouka.store.store import Store
+
+T = TypeVar("T")
+
+_LOCKS: dict[str, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+# PostgreSQL SQLSTATEs worth one more try: deadlock_detected, serialization_failure.
+_RETRY_SQLSTATES = {"40P01", "40001"}
+
+
+def _sqlite_lock(engine: Engine) -> threading.Lock | None:
+    if engine.dialect.name != "sqlite":
+        return None
+    key = str(engine.url.database or ":memory:")
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault(key, threading.Lock())
+
+
+@contextmanager
+def write_tx(store: Store) -> Iterator[Connection]:
+    """A write transaction: serialised per SQLite file, plain on PostgreSQL."""
+    lock = _sqlite_lock(store.engine)
+    if lock is None:
+        with store.engine.begin() as conn:
+            yield conn
+        return
+    with lock, store.engine.begin() as conn:
+        yield conn
+
+
+def run_write(store: Store, work: Callable[[Connection], T], attempts: int = 4) -> T:
+    """Run ``work`` in a write transaction, retrying PostgreSQL deadlocks and serialisation
+    failures (rare: row locks are always taken assignment first, then item)."""
+    for attempt in range(attempts):
+        try:
+            with write_tx(store) as conn:
+                return work(conn)
+        except OperationalError as exc:
+            code = getattr(exc.orig, "sqlstate", None)
+            if code not in _RETRY_SQLSTATES or attempt == attempts - 1:
+                raise
+            time.sleep(0.01 * (attempt + 1))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; every time hyouka stores is UTC."""
+    if value is None:
+        return None
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def new_secret() -> str:
+    """A 32-byte random secret, URL-safe (43 characters)."""
+    return secrets.token_urlsafe(32)
+
+
+def hash_secret(secret: str) -> str:
+    """What the database keeps of a secret: its sha256 (the secret itself is never stored)."""
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def new_public_id() -> str:
+    return secrets.token_urlsafe(18)
+
+
+def inserted_id(result: CursorResult[Any]) -> int:
+    """The new row's primary key from an INSERT result."""
+    key = result.inserted_primary_key
+    assert key is not None, "INSERT returned no primary key"
+    return int(key[0])

@@ -1,0 +1,313 @@
+"""Campaigns: which run's outputs people judge, how, and by how many people.
+
+Items are built once, when the campaign is created, and never change:
+
+- pairwise modes: for every case and sample index, one item per pair of chosen variants (in the
+  order the variants were given: the first is ``sample_a``), when both outputs are ``ok``;
+- rating mode: one item per ``ok`` output.
+
+Item positions are shuffled with the campaign's seed (stored), so people see a mix of cases.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from itertools import combinations
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from hyouka.errors import NotFoundError
+from hyouka.humans._tx import as_utc, inserted_id, write_tx
+from hyouka.humans.people import HumanEvalError
+from hyouka.store.schema import campaign_items, campaigns, cases, run_variants, samples, variants
+from hyouka.store.store import Store
+
+MODES = ("pairwise", "rating", "pairwise+rating")
+DEFAULT_TAGS = ("事実と違う", "長すぎる", "敬語が不自然", "質問に答えていない")
+MAX_TAGS = 20
+
+
+@dataclass(frozen=True)
+class CampaignSpec:
+    """What a new campaign judges. Empty ``variants`` / ``cases`` mean all of the run's."""
+
+    name: str
+    mode: str = "pairwise+rating"
+    variants: Sequence[str] = ()
+    cases: Sequence[str] = ()
+    overlap: int = 3
+    rubric: str | None = None
+    instructions: str | None = None
+    tags: Sequence[str] = DEFAULT_TAGS
+    seed: int = 0
+    max_samples: int | None = None  # use sample indices 0..max_samples-1 of each case
+    assignment_minutes: int = 30
+
+
+@dataclass(frozen=True)
+class Campaign:
+    id: int
+    project: str
+    name: str
+    run_id: int
+    mode: str
+    overlap: int
+    rubric: str | None
+    instructions: str | None
+    tags: tuple[str, ...]
+    variant_ids: tuple[int, ...]
+    seed: int
+    status: str
+    assignment_minutes: int
+    created_at: datetime | None = field(default=None, compare=False)
+
+    @property
+    def pairwise(self) -> bool:
+        return self.mode in ("pairwise", "pairwise+rating")
+
+    @property
+    def rating(self) -> bool:
+        return self.mode in ("rating", "pairwise+rating")
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == "open"
+
+
+@dataclass(frozen=True)
+class ItemRow:
+    case_id: int
+    sample_a_id: int
+    sample_b_id: int | None
+
+
+def campaign_from_row(row: Mapping[Any, Any]) -> Campaign:
+    return Campaign(
+        id=int(row["id"]),
+        project=str(row["project"]),
+        name=str(row["name"]),
+        run_id=int(row["run_id"]),
+        mode=str(row["mode"]),
+        overlap=int(row["overlap"]),
+        rubric=row["rubric"],
+        instructions=row["instructions"],
+        tags=tuple(str(t) for t in row["tags"] or ()),
+        variant_ids=tuple(int(v) for v in row["variant_ids"] or ()),
+        seed=int(row["seed"]),
+        status=str(row["status"]),
+        assignment_minutes=int(row["assignment_minutes"]),
+        created_at=as_utc(row["created_at"]),
+    )
+
+
+def build_items(
+    outputs: Mapping[tuple[int, int], Mapping[int, int]],
+    variant_order: Sequence[int],
+    pairwise: bool,
+    seed: int,
+) -> list[ItemRow]:
+    """Items from ``outputs[(case_id, sample_index)] = {variant_id: sample_id}``, shuffled."""
+    items: list[ItemRow] = []
+    for (case_id, _index), by_variant in sorted(outputs.items()):
+        present = [v for v in variant_order if v in by_variant]
+        if pairwise:
+            items.extend(
+                ItemRow(case_id, by_variant[a], by_variant[b]) for a, b in combinations(present, 2)
+            )
+        else:
+            items.extend(ItemRow(case_id, by_variant[v], None) for v in present)
+    random.Random(seed).shuffle(items)
+    return items
+
+
+def _check_spec(spec: CampaignSpec) -> None:
+    if not spec.name.strip():
+        raise HumanEvalError("a campaign needs a name", "error.name_required")
+    if spec.mode not in MODES:
+        raise HumanEvalError(
+            f"mode '{spec.mode}' is not one of {', '.join(MODES)}", "error.bad_mode"
+        )
+    if not 1 <= spec.overlap <= 100:
+        raise HumanEvalError("overlap must be between 1 and 100", "error.bad_overlap")
+    if not 1 <= spec.assignment_minutes <= 24 * 60:
+        raise HumanEvalError("assignment minutes must be between 1 and 1440", "error.generic")
+    if len(spec.tags) > MAX_TAGS:
+        raise HumanEvalError(f"at most {MAX_TAGS} quick tags", "error.too_many_tags")
+
+
+def _resolve_variants(conn: Connection, run_id: int, names: Sequence[str]) -> list[int]:
+    rows = conn.execute(
+        select(variants.c.id, variants.c.name)
+        .join(run_variants, run_variants.c.variant_id == variants.c.id)
+        .where(run_variants.c.run_id == run_id, variants.c.kind != "judge")
+        .order_by(variants.c.name)
+    ).all()
+    by_name = {str(r.name): int(r.id) for r in rows}
+    if not names:
+        return list(by_name.values())
+    unknown = [n for n in names if n not in by_name]
+    if unknown:
+        raise HumanEvalError(
+            f"variant(s) {', '.join(unknown)} not in this run (its variants: "
+            f"{', '.join(sorted(by_name)) or 'none'})",
+            "error.unknown_variant",
+        )
+    return [by_name[n] for n in dict.fromkeys(names)]
+
+
+def _collect_outputs(
+    conn: Connection, run_id: int, variant_ids: Sequence[int], spec: CampaignSpec
+) -> dict[tuple[int, int], dict[int, int]]:
+    query = (
+        select(samples.c.id, samples.c.variant_id, samples.c.case_id, samples.c.sample_index)
+        .join(cases, cases.c.id == samples.c.case_id)
+        .where(
+            samples.c.run_id == run_id,
+            samples.c.role == "app",
+            samples.c.target == "",
+            samples.c.status == "ok",
+            samples.c.variant_id.in_(list(variant_ids)),
+        )
+    )
+    if spec.cases:
+        query = query.where(cases.c.case_key.in_(list(spec.cases)))
+    if spec.max_samples is not None:
+        query = query.where(samples.c.sample_index < spec.max_samples)
+    out: dict[tuple[int, int], dict[int, int]] = {}
+    for sid, vid, cid, index in conn.execute(query):
+        out.setdefault((int(cid), int(index)), {})[int(vid)] = int(sid)
+    return out
+
+
+def create_campaign(store: Store, project: str, run_id: int, spec: CampaignSpec) -> Campaign:
+    """Create a campaign and its items; raise :class:`HumanEvalError` with a clear reason."""
+    _check_spec(spec)
+    tags = [t.strip() for t in spec.tags if t.strip()]
+    try:
+        with write_tx(store) as conn:
+            variant_ids = _resolve_variants(conn, run_id, spec.variants)
+            pairwise = spec.mode != "rating"
+            if pairwise and len(variant_ids) < 2:
+                raise HumanEvalError(
+                    "a pairwise campaign needs at least two variants", "error.need_two_variants"
+                )
+            outputs = _collect_outputs(conn, run_id, variant_ids, spec)
+            items = build_items(outputs, variant_ids, pairwise, spec.seed)
+            if not items:
+                raise HumanEvalError(
+                    "no items: the run has no successful outputs for these variants and cases",
+                    "error.no_items",
+                )
+            campaign_id = inserted_id(
+                conn.execute(
+                    insert(campaigns).values(
+                        project=project,
+                        name=spec.name.strip(),
+                        run_id=run_id,
+                        mode=spec.mode,
+                        overlap=spec.overlap,
+                        rubric=spec.rubric or None,
+                        instructions=spec.instructions or None,
+                        tags=list(dict.fromkeys(tags)),
+                        variant_ids=variant_ids,
+                        seed=spec.seed,
+                        status="open",
+                        assignment_minutes=spec.assignment_minutes,
+                    )
+                )
+            )
+            _insert_items(conn, int(campaign_id), items)
+    except IntegrityError:
+        raise HumanEvalError(
+            f"a campaign named '{spec.name}' already exists; choose another name",
+            "error.campaign_exists",
+        ) from None
+    return get_campaign(store, project, int(campaign_id))
+
+
+def _insert_items(conn: Connection, campaign_id: int, items: Sequence[ItemRow]) -> None:
+    rows = [
+        {
+            "campaign_id": campaign_id,
+            "position": pos,
+            "case_id": it.case_id,
+            "sample_a_id": it.sample_a_id,
+            "sample_b_id": it.sample_b_id,
+            "done_count": 0,
+            "assigned_count": 0,
+        }
+        for pos, it in enumerate(items)
+    ]
+    for start in range(0, len(rows), 1000):
+        conn.execute(insert(campaign_items), rows[start : start + 1000])
+
+
+def list_campaigns(store: Store, project: str, status: str | None = None) -> list[Campaign]:
+    query = select(campaigns).where(campaigns.c.project == project).order_by(campaigns.c.id)
+    if status is not None:
+        query = query.where(campaigns.c.status == status)
+    with store.engine.connect() as conn:
+        return [campaign_from_row(r._mapping) for r in conn.execute(query)]
+
+
+def get_campaign(store: Store, project: str, ref: int | str) -> Campaign:
+    """A campaign by id or by name."""
+    query = select(campaigns).where(campaigns.c.project == project)
+    if isinstance(ref, int) or ref.isdigit():
+        query = query.where(campaigns.c.id == int(ref))
+    else:
+        query = query.where(campaigns.c.name == ref)
+    with store.engine.connect() as conn:
+        row = conn.execute(query).first()
+    if row is None:
+        raise NotFoundError(f"no campaign '{ref}' (list them with: hyouka campaigns list)")
+    return campaign_from_row(row._mapping)
+
+
+def set_campaign_status(store: Store, project: str, ref: int | str, status: str) -> Campaign:
+    """Close (no new assignments; handed-out ones may still be judged) or reopen."""
+    if status not in ("open", "closed"):
+        raise HumanEvalError(f"status must be open or closed, not '{status}'")
+    campaign = get_campaign(store, project, ref)
+    with write_tx(store) as conn:
+        conn.execute(update(campaigns).where(campaigns.c.id == campaign.id).values(status=status))
+    return get_campaign(store, project, campaign.id)
+
+
+@dataclass(frozen=True)
+class RunOverview:
+    """What a campaign can be built from: a run's variant names and cases."""
+
+    variant_names: tuple[str, ...]
+    n_cases: int
+    case_keys: tuple[str, ...]  # the first ``max_keys`` case keys, sorted
+
+
+def run_overview(store: Store, run_id: int, max_keys: int = 50) -> RunOverview:
+    names = (
+        select(variants.c.name)
+        .join(run_variants, run_variants.c.variant_id == variants.c.id)
+        .where(run_variants.c.run_id == run_id, variants.c.kind != "judge")
+        .order_by(variants.c.name)
+    )
+    app_cases = select(samples.c.case_id).where(samples.c.run_id == run_id, samples.c.role == "app")
+    keys = (
+        select(cases.c.case_key)
+        .where(cases.c.id.in_(app_cases))
+        .order_by(cases.c.case_key)
+        .limit(max_keys)
+    )
+    with store.engine.connect() as conn:
+        n_cases = conn.execute(
+            select(func.count()).select_from(cases).where(cases.c.id.in_(app_cases))
+        ).scalar_one()
+        return RunOverview(
+            tuple(str(n) for (n,) in conn.execute(names)),
+            int(n_cases),
+            tuple(str(k) for (k,) in conn.execute(keys)),
+        )

@@ -1,0 +1,129 @@
+"""Request and response shapes of the JSON API (they make the OpenAPI document)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+
+class ErrorOut(BaseModel):
+    error: str = Field(description="a stable code, e.g. error.bad_thumb")
+    message: str = Field(description="what went wrong, in the caller's language")
+
+
+class RunOut(BaseModel):
+    id: int
+    uid: str
+    status: str
+    seed: int
+    samples: int
+    n_samples: int | None = None
+    n_errors: int | None = None
+    created_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+class VariantOut(BaseModel):
+    id: int
+    name: str
+    version: str
+    kind: str
+    model: str | None = None
+
+
+class RunDetailOut(RunOut):
+    variants: list[VariantOut]
+    config: dict[str, Any]
+
+
+class CampaignOut(BaseModel):
+    id: int
+    name: str
+    run_id: int
+    mode: str
+    overlap: int
+    status: str
+    tags: list[str]
+    seed: int
+    items: int
+    judged: int = Field(description="distinct (item, person) judgments, capped at the overlap")
+    needed: int
+
+
+class VariantOutcomeOut(BaseModel):
+    variant: str
+    wins: int
+    ties: int
+    losses: int
+    both_bad: int
+    ratings: int
+    mean_rating: float | None
+
+
+class CampaignDetailOut(CampaignOut):
+    outcomes: list[VariantOutcomeOut]
+
+
+class TagOut(BaseModel):
+    tag: str
+    side: str | None = None
+
+
+class JudgmentOut(BaseModel):
+    """One judgment. ``winner`` a/b and ``rating_a``/``rating_b`` refer to ``sample_a_id`` /
+    ``sample_b_id``; ``left_sample_id`` is the output the person saw on the left."""
+
+    id: int
+    source: Literal["human", "judge", "production"] | str
+    campaign_id: int | None
+    item_id: int | None
+    case_key: str | None
+    sample_index: int | None
+    annotator: str | None
+    group: str | None
+    sample_a_id: int | None
+    sample_b_id: int | None
+    variant_a: str | None
+    variant_b: str | None
+    left_sample_id: int | None
+    winner: str | None
+    rating_a: int | None
+    rating_b: int | None
+    comment: str | None
+    tags: list[TagOut]
+    highlight: str | None
+    highlight_side: str | None
+    thumb: str | None
+    input_text: str | None
+    output_text: str | None
+    external_ref: str | None
+    variant: str | None
+    supersedes_id: int | None
+    created_at: datetime | None
+
+
+class JudgmentPage(BaseModel):
+    judgments: list[JudgmentOut]
+    next_after_id: int | None = Field(description="pass as after_id for the next page")
+
+
+class FeedbackIn(BaseModel):
+    """A real user's feedback on one output of your production app."""
+
+    thumb: Literal["up", "down"] | None = None
+    comment: str | None = Field(None, max_length=5000)
+    tags: list[str] = Field(default_factory=list, max_length=20)
+    input_text: str | None = Field(None, max_length=100_000)
+    output_text: str | None = Field(None, max_length=100_000)
+    external_ref: str | None = Field(None, max_length=300, description="your id for the output")
+    variant: str | None = Field(None, max_length=200, description="the variant that answered")
+    idempotency_key: str | None = Field(
+        None, max_length=80, description="same key = same feedback (or use Idempotency-Key)"
+    )
+
+
+class FeedbackOut(BaseModel):
+    id: int
+    duplicate: bool = Field(description="true when this key was already recorded")

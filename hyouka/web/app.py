@@ -1,0 +1,166 @@
+"""The web app factory: ``create_app(store, project)`` gives an ASGI app (FastAPI).
+
+Routes are split by concern: ``routes_auth`` (sign-in link, sign-out, language),
+``routes_judge`` (annotator screens), ``routes_admin`` (dashboard, campaigns, people) and
+``routes_api`` (JSON API with OpenAPI at ``/openapi.json``). Everything but the sign-in link,
+the language switch, ``/healthz`` and the static files needs a session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from hyouka import __version__
+from hyouka.errors import NotFoundError
+from hyouka.humans import HumanEvalError, ItemCache, api_key_by_secret, session_annotator
+from hyouka.store.store import Store
+from hyouka.web import routes_admin, routes_api, routes_auth, routes_judge
+from hyouka.web.context import (
+    BadRequest,
+    Forbidden,
+    NotSignedIn,
+    WebContext,
+    make_env,
+    render,
+    translator,
+    web,
+)
+from hyouka.web.routes_api import ApiError, api_admin
+from hyouka.web.security import SESSION_COOKIE, SecurityHeaders
+from hyouka.web.settings import WebSettings
+
+STATIC = Path(__file__).parent / "static"
+
+
+def create_app(
+    store: Store,
+    project: str,
+    settings: WebSettings | None = None,
+    human_defaults: Mapping[str, Any] | None = None,
+) -> FastAPI:
+    """The web app for one project's store. ``human_defaults``: the ``human:`` section of
+    hyouka.yaml (defaults for new campaigns in the admin page)."""
+    settings = settings or WebSettings()
+    app = FastAPI(
+        title="hyouka",
+        version=__version__,
+        description="Human evaluation of LLM app outputs: judgments, runs, production feedback.",
+        docs_url=None,  # the interactive docs load scripts from a CDN: not on a team server
+        redoc_url=None,
+        openapi_url=None,  # served below, behind sign-in
+    )
+    app.state.hyouka = WebContext(
+        store, project, settings, ItemCache(settings.item_cache_size), make_env()
+    )
+    app.state.human_defaults = dict(human_defaults or {})
+    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+    for module in (routes_auth, routes_judge, routes_admin, routes_api):
+        app.include_router(module.router)
+    _add_meta_routes(app)
+    _add_error_handlers(app)
+    app.add_middleware(SecurityHeaders)
+    return app
+
+
+def _add_meta_routes(app: FastAPI) -> None:
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> PlainTextResponse:
+        return PlainTextResponse("ok")
+
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi(request: Request) -> JSONResponse:
+        if not _may_read_schema(request):
+            raise ApiError(401, "error.not_signed_in")
+        return JSONResponse(app.openapi())
+
+
+def _may_read_schema(request: Request) -> bool:
+    """Any signed-in person, an admin token, or an app's API key."""
+    ctx = web(request)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie and session_annotator(ctx.store, ctx.project, cookie):
+        return True
+    key = request.headers.get("x-api-key")
+    if key and api_key_by_secret(ctx.store, ctx.project, key):
+        return True
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token:
+        credentials = HTTPAuthorizationCredentials(scheme="Bearer", credentials=token.strip())
+        try:
+            api_admin(request, credentials)
+        except ApiError:
+            return False
+        return True
+    return False
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or request.url.path == "/openapi.json"
+
+
+def _error(request: Request, status: int, code: str, title: str = "error.title") -> Response:
+    if _is_api(request):
+        message = translator(request)(code)
+        return JSONResponse({"error": code, "message": message}, status_code=status)
+    return render(request, "message.html", status, title=title, body=code)
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    async def not_signed_in(request: Request, _exc: Exception) -> Response:
+        return _error(request, 401, "signin.required_body", "signin.required_title")
+
+    async def forbidden(request: Request, _exc: Exception) -> Response:
+        return _error(request, 403, "error.admins_only")
+
+    async def bad_request(request: Request, exc: Exception) -> Response:
+        return _error(request, 400, getattr(exc, "code", "error.generic"))
+
+    async def not_found(request: Request, _exc: Exception) -> Response:
+        return _error(request, 404, "error.not_found")
+
+    async def api_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ApiError)
+        response = _error(request, exc.status, exc.code)
+        if exc.status == 401:
+            response.headers["WWW-Authenticate"] = "Bearer"
+        return response
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 404:
+            return _error(request, 404, "error.not_found")
+        if exc.status_code == 405:
+            return _error(request, 405, "error.method")
+        return _error(request, exc.status_code, "error.generic")
+
+    async def invalid(request: Request, exc: Exception) -> Response:
+        if _is_api(request):
+            assert isinstance(exc, RequestValidationError)
+            errors = [{"loc": e.get("loc"), "msg": e.get("msg")} for e in exc.errors()]
+            return JSONResponse(
+                {
+                    "error": "error.invalid_request",
+                    "message": translator(request)("error.invalid_request"),
+                    "detail": errors,
+                },
+                status_code=422,
+            )
+        return _error(request, 400, "error.invalid_request")
+
+    app.add_exception_handler(NotSignedIn, not_signed_in)
+    app.add_exception_handler(Forbidden, forbidden)
+    app.add_exception_handler(BadRequest, bad_request)
+    app.add_exception_handler(HumanEvalError, bad_request)
+    app.add_exception_handler(NotFoundError, not_found)
+    app.add_exception_handler(ApiError, api_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, invalid)

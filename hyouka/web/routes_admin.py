@@ -1,0 +1,217 @@
+"""Admin pages: campaigns (list, create, dashboard, close), people (add, disable)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from hyouka.humans import (
+    DEFAULT_TAGS,
+    MODES,
+    CampaignSpec,
+    HumanEvalError,
+    add_annotator,
+    annotator_progress,
+    campaign_progress,
+    create_campaign,
+    get_campaign,
+    item_progress,
+    latest_complaints,
+    list_annotators,
+    list_api_keys,
+    list_campaigns,
+    run_overview,
+    set_campaign_status,
+    set_disabled,
+    signin_link,
+    tag_counts,
+    variant_outcomes,
+)
+from hyouka.web.context import Viewer, admin, check_csrf, render, translator, web
+
+router = APIRouter(prefix="/admin", include_in_schema=False)
+
+
+@router.get("")
+def index(request: Request, who: Viewer = Depends(admin)) -> Response:  # noqa: B008
+    ctx = web(request)
+    campaigns = [
+        {"campaign": c, "progress": campaign_progress(ctx.store, c)}
+        for c in reversed(list_campaigns(ctx.store, ctx.project))
+    ]
+    return render(
+        request,
+        "admin/index.html",
+        campaigns=campaigns,
+        runs=ctx.store.list_runs(ctx.project, limit=30),
+        people=list_annotators(ctx.store, ctx.project),
+        api_keys=list_api_keys(ctx.store, ctx.project),
+    )
+
+
+def _run_choices(request: Request, run_ref: str) -> dict[str, Any]:
+    ctx = web(request)
+    run = ctx.store.get_run(run_ref, ctx.project)
+    return {"run": run, "overview": run_overview(ctx.store, run.id)}
+
+
+@router.get("/campaigns/new")
+def new_campaign(
+    request: Request,
+    run: str = "latest",
+    who: Viewer = Depends(admin),  # noqa: B008
+) -> Response:
+    ctx = web(request)
+    human = _human_defaults(request)
+    return render(
+        request,
+        "admin/new_campaign.html",
+        modes=MODES,
+        defaults=human,
+        error=None,
+        runs=ctx.store.list_runs(ctx.project, limit=30),
+        **_run_choices(request, run),
+    )
+
+
+def _human_defaults(request: Request) -> dict[str, Any]:
+    config = getattr(request.app.state, "human_defaults", None) or {}
+    return {
+        "mode": config.get("mode", "pairwise+rating"),
+        "overlap": config.get("overlap", 3),
+        "rubric": config.get("rubric") or "",
+        "instructions": config.get("instructions") or "",
+        "tags": "\n".join(config.get("tags") or DEFAULT_TAGS),
+    }
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.replace(",", "\n").splitlines() if line.strip()]
+
+
+@router.post("/campaigns")
+def create(
+    request: Request,
+    who: Viewer = Depends(admin),  # noqa: B008
+    csrf: str = Form(""),
+    run: str = Form(...),
+    name: str = Form(""),
+    mode: str = Form("pairwise+rating"),
+    variant: list[str] = Form([]),  # noqa: B008
+    case_keys: str = Form(""),
+    overlap: int = Form(3),
+    rubric: str = Form(""),
+    instructions: str = Form(""),
+    tags: str = Form(""),
+    seed: int = Form(0),
+    max_samples: str = Form(""),
+    assignment_minutes: int = Form(30),
+) -> Response:
+    check_csrf(who, csrf)
+    ctx = web(request)
+    spec = CampaignSpec(
+        name=name,
+        mode=mode,
+        variants=variant,
+        cases=_lines(case_keys),
+        overlap=overlap,
+        rubric=rubric or None,
+        instructions=instructions or None,
+        tags=[line.strip() for line in tags.splitlines() if line.strip()],
+        seed=seed,
+        max_samples=int(max_samples) if max_samples.strip().isdigit() else None,
+        assignment_minutes=assignment_minutes,
+    )
+    choices = _run_choices(request, run)
+    try:
+        campaign = create_campaign(ctx.store, ctx.project, choices["run"].id, spec)
+    except HumanEvalError as exc:
+        form = {
+            "mode": mode,
+            "overlap": overlap,
+            "rubric": rubric,
+            "instructions": instructions,
+            "tags": tags,
+        }
+        return render(
+            request,
+            "admin/new_campaign.html",
+            400,
+            modes=MODES,
+            defaults=form,
+            error=translator(request)(exc.code),
+            name=name,
+            runs=ctx.store.list_runs(ctx.project, limit=30),
+            **choices,
+        )
+    return RedirectResponse(f"/admin/campaigns/{campaign.id}", status_code=303)
+
+
+@router.get("/campaigns/{campaign_id}")
+def dashboard(
+    request: Request,
+    campaign_id: int,
+    who: Viewer = Depends(admin),  # noqa: B008
+) -> Response:
+    ctx = web(request)
+    campaign = get_campaign(ctx.store, ctx.project, campaign_id)
+    return render(
+        request,
+        "admin/campaign.html",
+        campaign=campaign,
+        progress=campaign_progress(ctx.store, campaign),
+        people=annotator_progress(ctx.store, campaign),
+        items=item_progress(ctx.store, campaign),
+        outcomes=variant_outcomes(ctx.store, campaign),
+        complaints=latest_complaints(ctx.store, campaign),
+        tags=tag_counts(ctx.store, campaign)[:30],
+    )
+
+
+@router.post("/campaigns/{campaign_id}/status")
+def change_status(
+    request: Request,
+    campaign_id: int,
+    who: Viewer = Depends(admin),  # noqa: B008
+    csrf: str = Form(""),
+    status: str = Form(...),
+) -> Response:
+    check_csrf(who, csrf)
+    ctx = web(request)
+    set_campaign_status(ctx.store, ctx.project, campaign_id, status)
+    return RedirectResponse(f"/admin/campaigns/{campaign_id}", status_code=303)
+
+
+@router.post("/annotators")
+def add_person(
+    request: Request,
+    who: Viewer = Depends(admin),  # noqa: B008
+    csrf: str = Form(""),
+    name: str = Form(""),
+    group: str = Form(""),
+    role: str = Form("annotator"),
+) -> Response:
+    check_csrf(who, csrf)
+    ctx = web(request)
+    try:
+        person, token = add_annotator(ctx.store, ctx.project, name, group, role == "admin")
+    except HumanEvalError as exc:
+        return render(request, "message.html", 400, title="error.title", body=exc.code)
+    base = ctx.settings.public_url or str(request.base_url)
+    return render(request, "admin/person_link.html", person=person, link=signin_link(base, token))
+
+
+@router.post("/annotators/status")
+def person_status(
+    request: Request,
+    who: Viewer = Depends(admin),  # noqa: B008
+    csrf: str = Form(""),
+    name: str = Form(...),
+    disabled: bool = Form(...),
+) -> Response:
+    check_csrf(who, csrf)
+    ctx = web(request)
+    set_disabled(ctx.store, ctx.project, name, disabled)
+    return RedirectResponse("/admin", status_code=303)

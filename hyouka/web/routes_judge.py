@@ -1,0 +1,206 @@
+"""The annotator's screens: open campaigns, the judging screen, submit, skip.
+
+Everything here is addressed by opaque ids (campaign id, assignment public id): no sample id,
+variant name or variant id ever reaches the page, the URL or the form.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from hyouka.humans import (
+    Assignment,
+    Campaign,
+    HumanEvalError,
+    JudgmentInput,
+    campaign_progress,
+    current_judgment,
+    get_assignment,
+    get_campaign,
+    item_view,
+    last_judged,
+    list_campaigns,
+    my_done,
+    next_assignment,
+    screen_values,
+    skip_assignment,
+    submit_judgment,
+)
+from hyouka.web.context import Viewer, check_csrf, render, translator, viewer, web
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/")
+def home(request: Request, who: Viewer = Depends(viewer)) -> Response:  # noqa: B008
+    ctx = web(request)
+    rows = [
+        {
+            "campaign": c,
+            "progress": campaign_progress(ctx.store, c),
+            "mine": my_done(ctx.store, c.id, who.id),
+        }
+        for c in list_campaigns(ctx.store, ctx.project, status="open")
+    ]
+    return render(request, "home.html", rows=rows)
+
+
+def _campaign(request: Request, campaign_id: int) -> Campaign:
+    ctx = web(request)
+    return get_campaign(ctx.store, ctx.project, campaign_id)
+
+
+@router.get("/c/{campaign_id}")
+def next_item(
+    request: Request,
+    campaign_id: int,
+    who: Viewer = Depends(viewer),  # noqa: B008
+) -> Response:
+    """The person's current item in this campaign (picked now if they have none)."""
+    campaign = _campaign(request, campaign_id)
+    assignment = next_assignment(web(request).store, campaign, who.id)
+    if assignment is None:
+        return _finished(request, campaign, who)
+    return _judge_page(request, campaign, assignment, who)
+
+
+def _finished(request: Request, campaign: Campaign, who: Viewer) -> Response:
+    ctx = web(request)
+    return render(
+        request,
+        "done.html",
+        campaign=campaign,
+        mine=my_done(ctx.store, campaign.id, who.id),
+        previous=last_judged(ctx.store, campaign.id, who.id),
+    )
+
+
+def _judge_page(
+    request: Request,
+    campaign: Campaign,
+    assignment: Assignment,
+    who: Viewer,
+    error: str | None = None,
+    posted: dict[str, Any] | None = None,
+    form_key: str | None = None,
+) -> Response:
+    ctx = web(request)
+    view = item_view(ctx.store, assignment, ctx.cache)
+    previous = current_judgment(ctx.store, assignment.item_id, who.id)
+    values = posted or (screen_values(previous, view.sides) if previous else _empty_values())
+    t = translator(request)
+    return render(
+        request,
+        "judge.html",
+        400 if error else 200,
+        campaign=campaign,
+        a=assignment,
+        view=view,
+        values=values,
+        editing=previous is not None,
+        error=t(error) if error else None,
+        form_key=form_key or secrets.token_urlsafe(16),
+        progress=campaign_progress(ctx.store, campaign),
+        mine=my_done(ctx.store, campaign.id, who.id),
+        previous=None if previous else last_judged(ctx.store, campaign.id, who.id),
+        js_messages=t.with_prefix("js."),
+    )
+
+
+def _empty_values() -> dict[str, Any]:
+    return {
+        "winner": None,
+        "rating": {"left": None, "right": None},
+        "tags": {"left": [], "right": []},
+        "comment": "",
+        "highlight": "",
+        "highlight_side": None,
+    }
+
+
+def _mine(request: Request, public_id: str, who: Viewer) -> tuple[Campaign, Assignment]:
+    assignment = get_assignment(web(request).store, public_id, who.id)
+    return _campaign(request, assignment.campaign_id), assignment
+
+
+@router.get("/a/{public_id}")
+def show_assignment(
+    request: Request,
+    public_id: str,
+    who: Viewer = Depends(viewer),  # noqa: B008
+) -> Response:
+    """One of the person's items again (to finish it, or to change their judgment)."""
+    campaign, assignment = _mine(request, public_id, who)
+    return _judge_page(request, campaign, assignment, who)
+
+
+def _rating(value: str | None) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        return -1  # refused by validation with a clear message
+
+
+@router.post("/a/{public_id}")
+def submit(
+    request: Request,
+    public_id: str,
+    who: Viewer = Depends(viewer),  # noqa: B008
+    csrf: str = Form(""),
+    key: str = Form(""),
+    winner: str | None = Form(None),
+    rating_left: str | None = Form(None),
+    rating_right: str | None = Form(None),
+    comment: str = Form(""),
+    tags_left: list[str] = Form([]),  # noqa: B008
+    tags_right: list[str] = Form([]),  # noqa: B008
+    highlight: str = Form(""),
+    highlight_side: str = Form(""),
+) -> Response:
+    check_csrf(who, csrf)
+    campaign, assignment = _mine(request, public_id, who)
+    data = JudgmentInput(
+        idempotency_key=key,
+        winner=winner or None,
+        rating_left=_rating(rating_left),
+        rating_right=_rating(rating_right),
+        comment=comment,
+        tags_left=tags_left,
+        tags_right=tags_right,
+        highlight=highlight,
+        highlight_side=highlight_side or None,
+    )
+    ctx = web(request)
+    view = item_view(ctx.store, assignment, ctx.cache)
+    try:
+        submit_judgment(ctx.store, campaign, public_id, who.id, data, view.sides.texts)
+    except HumanEvalError as exc:
+        posted = {
+            "winner": data.winner,
+            "rating": {"left": data.rating_left, "right": data.rating_right},
+            "tags": {"left": list(tags_left), "right": list(tags_right)},
+            "comment": comment,
+            "highlight": highlight,
+            "highlight_side": highlight_side or None,
+        }
+        return _judge_page(request, campaign, assignment, who, exc.code, posted, key)
+    return RedirectResponse(f"/c/{campaign.id}", status_code=303)
+
+
+@router.post("/a/{public_id}/skip")
+def skip(
+    request: Request,
+    public_id: str,
+    who: Viewer = Depends(viewer),  # noqa: B008
+    csrf: str = Form(""),
+) -> Response:
+    check_csrf(who, csrf)
+    campaign, _assignment = _mine(request, public_id, who)
+    skip_assignment(web(request).store, public_id, who.id)
+    return RedirectResponse(f"/c/{campaign.id}", status_code=303)
