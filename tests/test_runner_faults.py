@@ -173,3 +173,20 @@ def test_anthropic_provider_over_http(tmp_path: Path, endpoint: str) -> None:
     assert row["output"].startswith("回答: こんにちは")
     _run, summaries = ws.show()
     assert summaries[0].cost > 0 and summaries[0].input_tokens > 0
+
+
+def test_queued_calls_do_not_time_out_while_waiting_for_a_slot(tmp_path: Path) -> None:
+    # One call at a time (like the in-process model), each 0.2 s, timeout 0.5 s, 6 calls at
+    # once: the timeout starts when a call starts, so none of the queued calls times out.
+    cfg = {
+        "name": "queue",
+        "samples": 6,
+        "providers": {"slow": {"type": "echo", "latency_ms": 200, "concurrency": 1,
+                               "timeout": 0.5, "max_retries": 0}},
+        "variants": {"v": {"provider": "slow", "prompt": "{{ q }}"}},
+    }
+    ws = Workspace.open(write_project(tmp_path, cfg, [{"id": "a", "vars": {"q": "x"}}]))
+    started = time.monotonic()
+    result = ws.run(concurrency=6)
+    assert result.progress.errors == 0
+    assert time.monotonic() - started >= 6 * 0.2  # they really ran one at a time

@@ -28,6 +28,7 @@ from hyouka.plugins import provider_factories
 from hyouka.providers.base import GenerateRequest, Generation, Provider
 from hyouka.providers.builtin import ProviderEnv
 from hyouka.providers.http import HttpTransport
+from hyouka.runner.governed import GovernedProvider
 from hyouka.runner.limits import ProviderLimits, backoff_delay
 from hyouka.runner.writer import SampleWriter
 from hyouka.scorers.base import Check, SampleView
@@ -36,6 +37,7 @@ from hyouka.store.store import RunInfo, SampleRecord, Store
 from hyouka.variants import VariantSpec, resolve_variants
 
 CHUNK = 256
+APP_TIMEOUT_FACTOR = 10
 
 
 @dataclass
@@ -229,8 +231,7 @@ class Runner:
         self.options = options
         self.on_progress = on_progress
         self.progress = Progress()
-        self.providers: dict[str, Provider] = {}
-        self.limits: dict[str, ProviderLimits] = {}
+        self.providers: dict[str, GovernedProvider] = {}
         self.app_providers: dict[str, Provider] = {}
         self._rng = random.Random()
 
@@ -249,8 +250,10 @@ class Runner:
                     self.project.locate("providers", name, "type"),
                     f"providers.{name}.type",
                 )
-            self.providers[name] = factory(name, pcfg, env)
-            self.limits[name] = ProviderLimits(pcfg.rpm, pcfg.tpm, pcfg.concurrency)
+            inner = factory(name, pcfg, env)
+            # A provider may declare how many calls it can serve at once (llamacpp: 1).
+            cap = pcfg.concurrency or getattr(inner, "max_concurrency", None)
+            self.providers[name] = GovernedProvider(inner, ProviderLimits(pcfg.rpm, pcfg.tpm, cap))
         from hyouka.providers.python_app import PythonAppProvider, import_app
 
         for variant, _ in plan.variants:
@@ -427,30 +430,19 @@ class Runner:
 
     async def _call(self, work: _Work, request: GenerateRequest) -> Generation:
         variant = work.variant
-        provider = self.app_providers.get(variant.name) or self.providers[variant.provider or ""]
-        limits = self.limits.get(variant.provider or "") if not variant.app else None
-        estimate = sum(len(m.content) for m in request.messages) // 3 + int(
-            request.params.get("max_tokens", 256)
-        )
-        if limits is not None:
-            await limits.before(estimate)
-        slots = limits.slots if limits is not None else None
-        if slots is not None:
-            await slots.acquire()
+        app = self.app_providers.get(variant.name)
+        if app is None:
+            return await self.providers[variant.provider or ""].generate(request)
+        # An app's own model calls are governed (limits, per-call timeout); the app as a
+        # whole gets APP_TIMEOUT_FACTOR × that timeout, since it may call the model often.
+        limit = request.timeout * (APP_TIMEOUT_FACTOR if variant.provider else 1)
         try:
-            async with asyncio.timeout(request.timeout):
-                gen = await provider.generate(request)
+            async with asyncio.timeout(limit):
+                return await app.generate(request)
         except TimeoutError:
             raise ProviderTimeoutError(
-                f"no answer within {request.timeout:g} s", retryable=True
+                f"the app did not finish within {limit:g} s", retryable=True
             ) from None
-        finally:
-            if slots is not None:
-                slots.release()
-        if limits is not None:
-            total = (gen.input_tokens or 0) + (gen.output_tokens or 0)
-            limits.after(estimate, total if gen.input_tokens is not None else None)
-        return gen
 
     async def _sample(self, work: _Work, plan: _Plan, run: RunInfo) -> SampleRecord:
         pcfg = self.project.config.providers.get(work.variant.provider or "")

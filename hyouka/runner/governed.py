@@ -1,0 +1,48 @@
+"""A provider under its limits: rate limits, an in-flight cap and a per-call timeout.
+
+The timeout starts when the call starts, after the wait for a slot: a local model that runs one
+call at a time (``max_concurrency = 1``) must not time out calls that are merely queued. App
+functions get the governed provider as their LLM, so their model calls obey the same limits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from hyouka.errors import ProviderTimeoutError
+from hyouka.providers.base import GenerateRequest, Generation, Provider
+from hyouka.runner.limits import ProviderLimits
+
+
+class GovernedProvider:
+    def __init__(self, inner: Provider, limits: ProviderLimits) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.limits = limits
+
+    async def generate(self, request: GenerateRequest) -> Generation:
+        estimate = sum(len(m.content) for m in request.messages) // 3 + int(
+            request.params.get("max_tokens", 256)
+        )
+        await self.limits.before(estimate)
+        slots = self.limits.slots
+        if slots is not None:
+            await slots.acquire()
+        try:
+            async with asyncio.timeout(request.timeout):
+                gen = await self.inner.generate(request)
+        except TimeoutError:
+            raise ProviderTimeoutError(
+                f"no answer within {request.timeout:g} s", retryable=True
+            ) from None
+        finally:
+            if slots is not None:
+                slots.release()
+        total = (gen.input_tokens or 0) + (gen.output_tokens or 0)
+        self.limits.after(estimate, total if gen.input_tokens is not None else None)
+        return gen
+
+    async def aclose(self) -> None:
+        close = getattr(self.inner, "aclose", None)
+        if close is not None:
+            await close()
