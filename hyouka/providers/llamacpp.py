@@ -8,24 +8,36 @@ otherwise.
 Threading: a llama.cpp context is not thread-safe, so each loaded model owns one worker thread
 and every call on that model runs there, in order; the event loop only awaits. Concurrency
 above one therefore queues, which is also the fastest schedule on a CPU (the decode already uses
-every core). A model is loaded once per process and shared by every provider that asks for the
-same file and settings; :func:`unload_models` frees them.
+every core). A call cancelled while it waits in that queue never runs; one cancelled while
+running finishes in its thread first. A model is loaded once per process and shared by every
+provider that asks for the same file and settings; :func:`unload_models` frees them (and runs
+at exit). Before llama.cpp loads, ``OMP_WAIT_POLICY`` defaults to ``PASSIVE`` (see
+:func:`_llama_class` for the measurement).
 
-Reproducibility: the request's seed seeds the sampler, and the model's state is reset before
-every call so that no KV cache left by an earlier prompt is reused. Reusing a cached prefix
-changes how the prompt is batched, which changes the floating-point logits and can flip a
-sampled token; resetting costs one prompt evaluation (about 2 ms for 40 tokens with the default
-model on 2 cores), small beside the generation.
+Reproducibility: the request's seed seeds the sampler, and a prompt's logits never depend on
+earlier calls. llama.cpp does not promise bit-identical logits when the same tokens are split
+into batches differently (ggml-org/llama.cpp#7745), and llama-cpp-python reuses the KV cache of
+whatever prefix the previous call shared, so a cached prompt is batched differently from a
+fresh one and a sampled token can flip. Here every prompt is evaluated in one canonical way: its
+tokens but the last in chunks of ``n_batch`` starting at position 0, then the last token alone.
+KV entries from an earlier call are kept only where that canonical evaluation would have
+computed them identically (:func:`reusable_prefix`): for a repeated prompt (the common case:
+several samples of one case) everything but the last token, and for prompts sharing a long
+prefix whole ``n_batch`` chunks. Same prompt and seed therefore give the same text whatever ran
+before, in this process or another, at the cost of one extra single-token decode per call.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
+import functools
 import importlib.util
 import os
+import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,8 +56,10 @@ __all__ = [
     "LlamaCppProvider",
     "LoadedModel",
     "ModelSettings",
+    "completion_kwargs",
     "default_model_path",
     "load_model",
+    "reusable_prefix",
     "unload_models",
 ]
 
@@ -116,11 +130,18 @@ class ModelSettings:
         return cls(
             model_path=path,
             n_ctx=_positive_int(options, "n_ctx", 2048),
-            n_threads=_positive_int(options, "n_threads", os.cpu_count() or 1),
+            n_threads=_positive_int(options, "n_threads", _usable_cpus()),
             n_batch=_positive_int(options, "n_batch", 512),
             chat_format=_optional_str(options, "chat_format"),
             verbose=bool(options.get("verbose", False)),
         )
+
+
+def _usable_cpus() -> int:
+    # The CPUs this process may run on (a container or taskset can allow fewer than exist).
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
 
 
 def _positive_int(options: Mapping[str, Any], key: str, default: int) -> int:
@@ -148,11 +169,8 @@ class LoadedModel:
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hyouka-llamacpp")
 
     def complete(self, messages: list[dict[str, str]], kwargs: dict[str, Any]) -> dict[str, Any]:
-        """Run one chat completion from a fresh state; call only on :attr:`executor`."""
-        self.llama.reset()
-        completion: dict[str, Any] = self.llama.create_chat_completion(
-            messages=messages, **kwargs
-        )
+        """Run one chat completion; call only on :attr:`executor`."""
+        completion: dict[str, Any] = self.llama.create_chat_completion(messages=messages, **kwargs)
         return completion
 
     def close(self) -> None:
@@ -183,13 +201,86 @@ def unload_models() -> None:
         model.close()
 
 
-def _new_llama(settings: ModelSettings) -> Any:
+# Free models before interpreter teardown, which may otherwise run llama.cpp's destructors after
+# the modules they need are gone.
+atexit.register(unload_models)
+
+
+def reusable_prefix(previous: Sequence[int], prompt: Sequence[int], n_batch: int) -> int:
+    """How many KV positions left by ``previous`` the canonical evaluation of ``prompt`` keeps.
+
+    Canonically, a prompt of n tokens is decoded as chunks ``[0, b), [b, 2b), …`` of its first
+    n - 1 tokens (b = ``n_batch``), then its last token alone. Positions computed for
+    ``previous`` are identical for ``prompt`` when they lie in the same chunks of the same
+    tokens: all n - 1 when both share their first n - 1 tokens and their length, otherwise whole
+    chunks of the shared prefix.
+    """
+    if not prompt or not previous:
+        return 0
+    shared = 0
+    for old, new in zip(previous, prompt, strict=False):
+        if old != new:
+            break
+        shared += 1
+    last = len(prompt) - 1
+    if len(previous) == len(prompt) and shared >= last:
+        return last
+    return min(shared, len(previous) - 1, last) // n_batch * n_batch
+
+
+def _llama_class() -> type[Any]:
+    """llama_cpp.Llama with canonical prompt evaluation (see the module docstring)."""
+    if "llama_cpp" not in sys.modules:
+        # llama.cpp's OpenMP threads spin between operations by default; libgomp reads this
+        # once, when the library loads. Spinning collapses as soon as other processes want the
+        # cores: on a loaded 2-core machine, 32 tokens with 2 threads took 18-44 s spinning and
+        # 2.8-3.5 s passive (1 thread: 2.2-3.8 s). A user's own setting wins.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:
         from llama_cpp import Llama
     except ImportError:
         raise MissingDependencyError(
             "llama-cpp-python", "local", "The local llamacpp provider"
         ) from None
+    return _canonical_subclass(Llama)
+
+
+@functools.cache
+def _canonical_subclass(llama: Any) -> type[Any]:
+    class CanonicalLlama(llama):  # type: ignore[misc]
+        # Llama.generate trims the KV cache to the prefix it shares with the previous call, then
+        # calls eval() once with the rest of the prompt, then once per sampled token.
+        hyouka_prompt: Sequence[int] = ()  # the last prompt, evaluated canonically
+        hyouka_kept = 0  # KV positions the last prompt reused (inspected by tests)
+        _hyouka_prompt_next = False
+        n_tokens: int  # declared for mypy; set by Llama
+
+        def generate(self, tokens: Sequence[int], *args: Any, **kwargs: Any) -> Any:
+            self._hyouka_prompt_next = True
+            return super().generate(tokens, *args, **kwargs)
+
+        def eval(self, tokens: Sequence[int]) -> None:
+            if not self._hyouka_prompt_next:
+                super().eval(tokens)
+                return
+            self._hyouka_prompt_next = False
+            cached: int = self.n_tokens
+            prompt: list[int] = [*self.input_ids[:cached].tolist(), *tokens]
+            keep = min(cached, reusable_prefix(self.hyouka_prompt, prompt, self.n_batch))
+            if getattr(self, "_is_recurrent", False) or getattr(self, "_is_hybrid", False):
+                self.reset()  # recurrent memory cannot be cut at a position
+                keep = 0
+            self.hyouka_prompt, self.hyouka_kept = (), keep
+            self.n_tokens = keep
+            super().eval(prompt[keep:-1])
+            super().eval(prompt[-1:])
+            self.hyouka_prompt = prompt
+
+    return CanonicalLlama
+
+
+def _new_llama(settings: ModelSettings) -> Any:
+    llama_class = _llama_class()
     path = settings.model_path
     if not path.is_file():
         raise ProviderError(
@@ -198,7 +289,7 @@ def _new_llama(settings: ModelSettings) -> Any:
             retryable=False,
         )
     try:
-        return Llama(
+        return llama_class(
             model_path=str(path),
             n_ctx=settings.n_ctx,
             n_threads=settings.n_threads,
@@ -241,6 +332,10 @@ class LlamaCppProvider(BaseProvider):
     ``n_threads`` (all CPUs), ``n_batch`` (512), ``chat_format`` (default: the GGUF's own chat
     template), ``verbose`` (False). Relative model paths must be resolved by the caller.
     """
+
+    # The runner's in-flight cap: calls beyond one would only queue on the model's thread,
+    # and their timeouts would count the wait.
+    max_concurrency = 1
 
     def __init__(self, name: str = "llamacpp", options: Mapping[str, Any] | None = None) -> None:
         super().__init__(name, options)
