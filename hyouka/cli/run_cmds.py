@@ -231,8 +231,11 @@ def runs_cmd(project_dir: Path, limit: int, as_json: bool) -> None:
 @json_option
 def show_cmd(run: str, project_dir: Path, failures: int, as_json: bool) -> None:
     """Per-variant results of RUN (default: the latest run)."""
+    from hyouka.loop import still_triggered
+
     ws = open_workspace(project_dir)
     info, summaries = ws.show(run)
+    triggered = still_triggered(ws.store, ws.name, info.id)
     if as_json:
         print_json(
             {
@@ -241,6 +244,9 @@ def show_cmd(run: str, project_dir: Path, failures: int, as_json: bool) -> None:
                 "seed": info.seed,
                 "samples_per_case": info.samples,
                 "variants": as_dicts(summaries),
+                "complaints_triggered": {
+                    v: [t.as_dict() for t in found] for v, found in triggered.items()
+                },
             }
         )
         return
@@ -251,6 +257,22 @@ def show_cmd(run: str, project_dir: Path, failures: int, as_json: bool) -> None:
     print_summary(summaries)
     if failures:
         print_failures(ws.failures(run, failures))
+    print_triggered(triggered)
+
+
+def print_triggered(triggered: dict[str, list[Any]]) -> None:
+    """The accepted complaint checks (``complaint-<id>``) each variant still fails."""
+    if not triggered:
+        return
+    console.print("[bold]complaints still triggered[/]")
+    for variant, found in triggered.items():
+        if not found:
+            console.print(f"  {variant}: [green]none[/]")
+        for t in found:
+            console.print(
+                f"  {variant}: [red]{t.metric}[/] {t.title} ({t.failed}/{t.n} samples fail)",
+                highlight=False,
+            )
 
 
 def print_failures(found: dict[str, list[dict[str, object]]]) -> None:

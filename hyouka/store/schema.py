@@ -316,3 +316,26 @@ signin_failures = Table(
     _created(),
     Index("ix_signin_failures_client", "client", "created_at"),
 )
+
+# 0003: a check proposed from complaints, and every decision on it (append-only: accepting,
+# editing or rejecting adds a row whose ``root_id`` is the first row's id and whose
+# ``supersedes_id`` is the row it replaces; the newest row of a root is the current state).
+# The check's metric is ``complaint-<root id>``.
+check_proposals = Table(
+    "check_proposals",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("project", String(200), nullable=False),
+    Column("root_id", ForeignKey("check_proposals.id"), nullable=True),
+    Column("supersedes_id", ForeignKey("check_proposals.id"), nullable=True),
+    Column("status", String(20), nullable=False),  # proposed | accepted | rejected
+    Column("kind", String(20), nullable=False),  # phrase | text | tag
+    Column("title", Text, nullable=False),
+    Column("spec", JSON, nullable=False),  # the check mapping, without its metric
+    Column("provenance", JSON, nullable=False),  # complaints: judgment ids, who, when, text
+    Column("decided_by", String(200), nullable=True),
+    Column("decided_at", DateTime(timezone=True), nullable=True),
+    Column("note", Text, nullable=True),
+    _created(),
+    Index("ix_check_proposals_project_root", "project", "root_id"),
+)

@@ -23,7 +23,7 @@ from hyouka import __version__
 from hyouka.errors import NotFoundError
 from hyouka.humans import HumanEvalError, ItemCache, api_key_by_secret, session_annotator
 from hyouka.store.store import Store
-from hyouka.web import routes_admin, routes_api, routes_auth, routes_judge
+from hyouka.web import routes_admin, routes_api, routes_auth, routes_judge, routes_loop
 from hyouka.web.context import (
     BadRequest,
     Forbidden,
@@ -63,7 +63,7 @@ def create_app(
     )
     app.state.human_defaults = dict(human_defaults or {})
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
-    for module in (routes_auth, routes_judge, routes_admin, routes_api):
+    for module in (routes_auth, routes_judge, routes_admin, routes_api, routes_loop):
         app.include_router(module.router)
     _add_meta_routes(app)
     _add_error_handlers(app)
