@@ -14,7 +14,7 @@ from rich.console import Console
 from hyouka.api import Workspace
 
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)  # errors stay one line: paths copy-paste
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -231,11 +231,14 @@ def runs_cmd(project_dir: Path, limit: int, as_json: bool) -> None:
 @json_option
 def show_cmd(run: str, project_dir: Path, failures: int, as_json: bool) -> None:
     """Per-variant results of RUN (default: the latest run)."""
+    from hyouka.cli.score_cmds import print_judges
     from hyouka.loop import still_triggered
+    from hyouka.scorers.judge_report import judge_report
 
     ws = open_workspace(project_dir)
     info, summaries = ws.show(run)
     triggered = still_triggered(ws.store, ws.name, info.id)
+    judges = judge_report(ws.store, info.id)
     if as_json:
         print_json(
             {
@@ -247,6 +250,7 @@ def show_cmd(run: str, project_dir: Path, failures: int, as_json: bool) -> None:
                 "complaints_triggered": {
                     v: [t.as_dict() for t in found] for v, found in triggered.items()
                 },
+                "judges": [j.as_dict() for j in judges],
             }
         )
         return
@@ -255,6 +259,7 @@ def show_cmd(run: str, project_dir: Path, failures: int, as_json: bool) -> None:
         f"{info.samples} sample(s) per case"
     )
     print_summary(summaries)
+    print_judges(judges)
     if failures:
         print_failures(ws.failures(run, failures))
     print_triggered(triggered)
