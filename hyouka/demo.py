@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from hyouka.api import Workspace
-from hyouka.errors import MissingDependencyError
+from hyouka.errors import MissingDependencyError, NotFoundError
 from hyouka.projects import copy_example
 from hyouka.runner.run import RunResult
 from hyouka.summary import VariantSummary
@@ -34,6 +34,18 @@ class DemoSize:
 
 FULL = DemoSize(support_cases=None, support_samples=3, rag_cases=12, rag_samples=1)
 QUICK = DemoSize(support_cases=3, support_samples=2, rag_cases=4, rag_samples=1)
+
+
+@dataclass
+class DemoLoop:
+    """What the demo sets up after the runs: a comparison, a human campaign, a report."""
+
+    verdicts: list[str]
+    campaign: str
+    admin_link: str
+    annotator_links: dict[str, str]
+    report: Path
+    serve_command: str
 
 
 @dataclass
@@ -79,14 +91,79 @@ def _run_part(
         ws.close()
 
 
+def _setup_loop(part: DemoPart, lang: str | None, port: int = 8300) -> DemoLoop:
+    """Compare two variants, open a voting campaign with sign-in links, write the report."""
+    from hyouka.analysis.verdict import pair_sentences
+    from hyouka.humans.campaigns import CampaignSpec, create_campaign, get_campaign
+    from hyouka.humans.people import add_annotator, list_annotators, reset_link, signin_link
+    from hyouka.i18n.cli import resolve_lang
+    from hyouka.report import write_report
+
+    ws = Workspace.open(part.root)
+    try:
+        names = [s.name for s in part.summaries]
+        result = ws.compare(names[0], *names[1:3], run=part.result.run.uid)
+        language = resolve_lang(lang)
+        verdicts = [line for pair in result.comparisons for line in pair_sentences(pair, language)]
+        base = f"http://127.0.0.1:{port}"
+        existing = {a.name for a in list_annotators(ws.store, ws.name)}
+        links: dict[str, str] = {}
+        for name, group, admin in (
+            ("admin", "team", True),
+            ("tanaka", "operators", False),
+            ("sato", "operators", False),
+            ("lee", "researchers", False),
+        ):
+            if name in existing:  # a rerun of the demo: issue fresh links
+                token = reset_link(ws.store, ws.name, name)
+            else:
+                _, token = add_annotator(ws.store, ws.name, name, group, admin)
+            links[name] = signin_link(base, token)
+        campaign = f"demo-{part.result.run.uid}"
+        try:
+            get_campaign(ws.store, ws.name, campaign)
+        except NotFoundError:
+            create_campaign(
+                ws.store,
+                ws.name,
+                part.result.run.id,
+                CampaignSpec(
+                    name=campaign,
+                    variants=names[:2],
+                    overlap=2,
+                    max_samples=1,
+                    seed=ws.project.config.seed,
+                ),
+            )
+        report = write_report(
+            ws.store, ws.name, part.root / "report.html", run=part.result.run.uid, lang=language
+        )
+        admin_link = links.pop("admin")
+        return DemoLoop(
+            verdicts,
+            campaign,
+            admin_link,
+            links,
+            report,
+            f"hyouka serve -p {part.root} --port {port}",
+        )
+    finally:
+        ws.close()
+
+
 def run_demo(
     folder: Path,
     size: DemoSize = FULL,
     include_ja: bool = True,
     on_start: Callable[[str, Workspace], None] | None = None,
     run: Callable[..., RunResult] | None = None,
-) -> list[DemoPart]:
-    """Create and run the demo projects in ``folder``; ``run`` lets the CLI add a progress bar."""
+    lang: str | None = None,
+) -> tuple[list[DemoPart], DemoLoop]:
+    """Create and run the demo projects in ``folder``; ``run`` lets the CLI add a progress bar.
+
+    Then, on the support-en run: compare the variants, open a pairwise voting campaign with
+    sign-in links, and write the HTML report.
+    """
     check_requirements(include_ja)
     folder.mkdir(parents=True, exist_ok=True)
     parts = [
@@ -103,4 +180,4 @@ def run_demo(
         parts.append(
             _run_part("rag-ja", folder / "rag-ja", size.rag_cases, size.rag_samples, on_start, run)
         )
-    return parts
+    return parts, _setup_loop(parts[0], lang)

@@ -13,7 +13,7 @@ from rich.console import Console
 
 from hyouka.api import Workspace
 
-console = Console()
+console = Console(soft_wrap=True)  # long paths and links stay copy-pasteable
 err_console = Console(stderr=True, soft_wrap=True)  # errors stay one line: paths copy-paste
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -21,7 +21,13 @@ from hyouka.runner.run import RunResult
 )
 @click.option("--quick", is_flag=True, help="A smaller run (for CI and a first look).")
 @click.option("--no-ja", is_flag=True, help="Skip the Japanese RAG project.")
-def demo_cmd(folder: Path, quick: bool, no_ja: bool) -> None:
+@click.option(
+    "--lang",
+    type=click.Choice(["en", "ja"]),
+    default=None,
+    help="Language of the verdicts and the report (default: from LANG).",
+)
+def demo_cmd(folder: Path, quick: bool, no_ja: bool, lang: str | None) -> None:
     """Create demo projects in FOLDER (default ./hyouka-demo) and run them offline."""
     include_ja = not no_ja
     if include_ja and importlib.util.find_spec("fugashi") is None:
@@ -38,7 +44,7 @@ def demo_cmd(folder: Path, quick: bool, no_ja: bool) -> None:
     def run(ws: Workspace, **options: Any) -> RunResult:
         return execute_run(ws, **options)
 
-    parts = run_demo(folder, QUICK if quick else FULL, include_ja, on_start, run)
+    parts, loop = run_demo(folder, QUICK if quick else FULL, include_ja, on_start, run, lang)
     for part in parts:
         console.rule(f"[bold]{part.name}[/]: results")
         p = part.result.progress
@@ -46,8 +52,27 @@ def demo_cmd(folder: Path, quick: bool, no_ja: bool) -> None:
         print_summary(part.summaries)
         print_failures(part.failures)
     total = sum(p.seconds for p in parts)
-    console.rule("[bold]next")
     first = parts[0].root
+    console.rule("[bold]is one variant really better? (hyouka compare)")
+    for line in loop.verdicts[:8]:
+        console.print(f"  {line}", highlight=False)
+    if len(loop.verdicts) > 8:
+        console.print(
+            f"  … {len(loop.verdicts) - 8} more: hyouka compare polite concise steps -p {first}"
+        )
+    console.rule("[bold]let people judge (hyouka serve)")
+    console.print(
+        f"A blind pairwise campaign '{loop.campaign}' is ready. Start the server:\n"
+        f"  [bold]{loop.serve_command}[/]\n"
+        f"then open a sign-in link (each person has their own):\n"
+        f"  admin (dashboard):   {loop.admin_link}",
+        highlight=False,
+    )
+    for name, link in loop.annotator_links.items():
+        console.print(f"  {name + ':':<20} {link}", highlight=False)
+    console.rule("[bold]the report")
+    console.print(f"  {loop.report} (one self-contained HTML file; `hyouka report` rewrites it)")
+    console.rule("[bold]next")
     console.print(
         f"The demo took {total:.0f} s. Look closer and go further:\n"
         f"  hyouka show -p {first}                         per-variant results and failures\n"
@@ -55,6 +80,9 @@ def demo_cmd(folder: Path, quick: bool, no_ja: bool) -> None:
         f"  hyouka variants --history polite -p {first}    edit a prompt: old versions stay\n"
         f"  hyouka export -p {first} -o samples.csv        every output with its scores\n"
         f"  hyouka run -p {first}                          rerun: served from the cache\n"
+        f"  hyouka compare polite concise -p {first}        the verdict with its uncertainty\n"
+        f"  hyouka ranking -p {first}                      after people voted: who wins\n"
+        f"  hyouka feedback list -p {first}                complaints → proposed checks\n"
         f"Switch to a real model: edit providers in {first}/hyouka.yaml (see README)."
     )
 
