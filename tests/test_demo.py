@@ -29,9 +29,15 @@ def test_demo_quick_runs_the_whole_loop_offline(tmp_path: Path) -> None:
     out = proc.stdout
     # Both projects ran, with their variants, checks and next steps in the summary.
     for text in ("support-en", "rag-ja", "polite", "concise", "steps", "extractive",
-                 "checks: pass rate", "hit-at-k", "char-f1", "hyouka show -p", "The demo took"):
+                 "checks: pass rate", "hit-at-k", "char-f1", "hyouka show -p", "The demo took",
+                 "hyouka compare", "hyouka serve -p", "/signin/", "report.html"):
         assert text in out, f"{text!r} missing from the demo summary:\n{out[-4000:]}"
     assert "failed checks" in out  # the 135M model fails some checks, and the demo says why
+    # The comparison speaks in sentences with intervals, whatever it concludes.
+    assert "95% CI" in out
+    report = (folder / "support-en" / "report.html").read_text(encoding="utf-8")
+    assert report.lower().startswith("<!doctype html>") and "<svg" in report
+    assert 'src="http' not in report and 'href="http' not in report  # opens offline
     # Real generated text is stored: outputs are non-empty and differ across samples.
     from hyouka.api import Workspace
 
