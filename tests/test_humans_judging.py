@@ -101,7 +101,7 @@ def test_vote_is_stored_against_the_variant_that_was_shown(env: Env) -> None:
         got.public_id,
         env.people[0][0].id,
         JudgmentInput("k1", "left", rating_left=4, rating_right=1, tags_right=["長すぎる"]),
-        view.sides.texts,
+        view.sides,
     )
     (row,) = _rows(env)
     winner_sample = row["sample_a_id"] if row["winner"] == "a" else row["sample_b_id"]
@@ -228,7 +228,7 @@ def test_dashboard_shows_complaints_tags_and_marked_phrases(env: Env) -> None:
         JudgmentInput(
             "a", "left", tags_right=["never say this"], highlight=phrase, highlight_side="right"
         ),
-        view.sides.texts,
+        view.sides,
     )
     two = _take(env, 1)
     humans.submit_judgment(
@@ -244,3 +244,21 @@ def test_dashboard_shows_complaints_tags_and_marked_phrases(env: Env) -> None:
     items = humans.item_progress(env.store, env.campaign)
     assert len(items) == 4 and {i.variant_a for i in items} == {"zzalpha-secret"}
     assert sum(i.done for i in items) == 2
+
+
+def test_outputs_from_another_assignment_are_refused(env: Env) -> None:
+    got = _take(env)
+    view = humans.item_view(env.store, got)
+    other = view.sides.sample_b_id if view.sides.side_of_left() == "a" else view.sides.sample_a_id
+    assert other is not None
+    wrong = ItemSides(view.sides.sample_a_id, view.sides.sample_b_id, other)
+    with pytest.raises(HumanEvalError, match="not this assignment"):
+        humans.submit_judgment(
+            env.store,
+            env.campaign,
+            got.public_id,
+            env.people[0][0].id,
+            JudgmentInput("k", "left"),
+            wrong,
+        )
+    assert _rows(env) == []

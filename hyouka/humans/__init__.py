@@ -25,9 +25,11 @@ from hyouka.humans.access import (
 )
 from hyouka.humans.assign import (
     Assignment,
+    assignment_and_campaign,
     get_assignment,
     last_judged,
     left_sample,
+    my_standing,
     next_assignment,
     reclaim_expired,
     skip_assignment,
@@ -108,6 +110,7 @@ __all__ = [
     "annotator_by_token",
     "annotator_progress",
     "api_key_by_secret",
+    "assignment_and_campaign",
     "build_items",
     "campaign_progress",
     "create_campaign",
@@ -127,6 +130,7 @@ __all__ = [
     "list_campaigns",
     "list_judgments",
     "my_done",
+    "my_standing",
     "next_assignment",
     "reclaim_expired",
     "record_feedback",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 
 from hyouka.errors import NotFoundError
 from hyouka.humans._tx import hash_secret, inserted_id, new_secret, now_utc, write_tx
@@ -40,20 +40,24 @@ def start_session(store: Store, annotator_id: int, days: int = SESSION_DAYS) -> 
     return token
 
 
+# Built once: every request checks its session (see hyouka.humans.assign on why).
+_SESSION = (
+    select(annotators)
+    .join(web_sessions, web_sessions.c.annotator_id == annotators.c.id)
+    .where(
+        web_sessions.c.token_hash == bindparam("token_hash"),
+        web_sessions.c.expires_at > bindparam("now"),
+        annotators.c.project == bindparam("project"),
+        annotators.c.disabled.is_(False),
+    )
+)
+
+
 def session_annotator(store: Store, project: str, token: str) -> Annotator | None:
     """The enabled person a live session token belongs to, or None."""
-    query = (
-        select(annotators)
-        .join(web_sessions, web_sessions.c.annotator_id == annotators.c.id)
-        .where(
-            web_sessions.c.token_hash == hash_secret(token),
-            web_sessions.c.expires_at > now_utc(),
-            annotators.c.project == project,
-            annotators.c.disabled.is_(False),
-        )
-    )
+    params = {"token_hash": hash_secret(token), "now": now_utc(), "project": project}
     with store.engine.connect() as conn:
-        row = conn.execute(query).first()
+        row = conn.execute(_SESSION, params).first()
     return annotator_from_row(row._mapping) if row else None
 
 

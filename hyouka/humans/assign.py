@@ -28,16 +28,62 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from hyouka.errors import NotFoundError
 from hyouka.humans._tx import as_utc, inserted_id, new_public_id, now_utc, run_write
-from hyouka.humans.campaigns import Campaign
-from hyouka.store.schema import annotators, assignments, campaign_items, judgments
+from hyouka.humans.campaigns import Campaign, campaign_from_row
+from hyouka.store.schema import annotators, assignments, campaign_items, campaigns
 from hyouka.store.store import Store
 
 RECLAIM_EVERY_S = 5.0
+
+# The serving path's statements are built once: building a SQLAlchemy statement per call costs
+# ~7x its execution on SQLite (155 µs against 21 µs, measured), and this path runs per click.
+_LOCK_PERSON = (
+    select(annotators.c.id).where(annotators.c.id == bindparam("person")).with_for_update()
+)
+_OWN_OPEN = (
+    select(assignments)
+    .where(
+        assignments.c.annotator_id == bindparam("person"),
+        assignments.c.campaign_id == bindparam("campaign"),
+        assignments.c.status == "open",
+    )
+    .order_by(assignments.c.id)
+    .limit(1)
+    .with_for_update()  # a reclaimer (SKIP LOCKED) leaves it alone while we renew it
+)
+_RENEW = (
+    update(assignments)
+    .where(assignments.c.id == bindparam("assignment"))
+    .values(expires_at=bindparam("expires"))
+)
+_SEEN = select(assignments.c.id).where(
+    assignments.c.item_id == campaign_items.c.id,
+    assignments.c.annotator_id == bindparam("person"),
+)
+_CANDIDATE = (
+    select(campaign_items.c.id, campaign_items.c.sample_a_id, campaign_items.c.sample_b_id)
+    .where(
+        campaign_items.c.campaign_id == bindparam("campaign"),
+        campaign_items.c.assigned_count < bindparam("overlap"),
+        ~_SEEN.exists(),
+    )
+    .order_by(campaign_items.c.assigned_count, campaign_items.c.position)
+    .limit(1)
+    .with_for_update(skip_locked=True)
+)
+_TAKE = (
+    update(campaign_items)
+    .where(
+        campaign_items.c.id == bindparam("item"),
+        campaign_items.c.assigned_count < bindparam("overlap"),
+    )
+    .values(assigned_count=campaign_items.c.assigned_count + 1)
+)
+_INSERT = insert(assignments)
 _last_reclaim: dict[str, float] = {}
 _reclaim_guard = threading.Lock()
 
@@ -94,104 +140,52 @@ def next_assignment(
 ) -> Assignment | None:
     """This person's open assignment, else a newly picked one, else None (nothing left)."""
     now = now or now_utc()
-    own = _renew_open(store, campaign, annotator_id, now)
-    if own is not None:
-        return own
-    if not campaign.is_open:
-        return None
-    _maybe_reclaim(store, campaign.id, now)
+    if campaign.is_open:
+        _maybe_reclaim(store, campaign.id, now)
     for _ in range(3):
         try:
-            return run_write(store, lambda conn: _pick(conn, campaign, annotator_id, now))
+            return run_write(store, lambda conn: _next(conn, campaign, annotator_id, now))
         except IntegrityError:
-            # The same person asked twice at once (two tabs): the other request won.
-            own = _renew_open(store, campaign, annotator_id, now)
-            if own is not None:
-                return own
+            continue  # the same person asked twice at once (two tabs): the other one won
     return None
 
 
-def _renew_open(
-    store: Store, campaign: Campaign, annotator_id: int, now: datetime
+def _next(
+    conn: Connection, campaign: Campaign, annotator_id: int, now: datetime
 ) -> Assignment | None:
-    query = (
-        select(assignments)
-        .where(
-            assignments.c.annotator_id == annotator_id,
-            assignments.c.campaign_id == campaign.id,
-            assignments.c.status == "open",
-        )
-        .order_by(assignments.c.id)
-        .limit(1)
-    )
-    with store.engine.connect() as conn:
-        row = conn.execute(query).first()
+    if conn.dialect.name != "sqlite":
+        # One request at a time per person (two tabs) on a shared server: lock their row.
+        # (On SQLite the process-wide writer lock already serialises this.)
+        conn.execute(_LOCK_PERSON, {"person": annotator_id})
+    own = _own_open(conn, campaign, annotator_id, now)
+    if own is not None or not campaign.is_open:
+        return own
+    return _pick(conn, campaign, annotator_id, now)
+
+
+def _own_open(
+    conn: Connection, campaign: Campaign, annotator_id: int, now: datetime
+) -> Assignment | None:
+    row = conn.execute(_OWN_OPEN, {"person": annotator_id, "campaign": campaign.id}).first()
     if row is None:
         return None
     found = assignment_from_row(row._mapping)
-    expires = found.expires_at
-    if expires is not None and expires - now > timedelta(minutes=campaign.assignment_minutes / 2):
+    ttl = timedelta(minutes=campaign.assignment_minutes)
+    if found.expires_at is not None and found.expires_at - now > ttl / 2:
         return found  # fresh enough: no write needed
-    new_expiry = now + timedelta(minutes=campaign.assignment_minutes)
-
-    def renew(conn: Connection) -> int:
-        return int(
-            conn.execute(
-                update(assignments)
-                .where(assignments.c.id == found.id, assignments.c.status == "open")
-                .values(expires_at=new_expiry)
-            ).rowcount
-        )
-
-    # 0 rows: it expired and was reclaimed meanwhile; the caller picks a new item.
-    return found if run_write(store, renew) else None
+    conn.execute(_RENEW, {"assignment": found.id, "expires": now + ttl})
+    return found
 
 
 def _pick(
     conn: Connection, campaign: Campaign, annotator_id: int, now: datetime
 ) -> Assignment | None:
-    # One pick at a time per person (two tabs): lock their row, then look again for an
-    # open assignment that a concurrent request may have just created.
-    conn.execute(select(annotators.c.id).where(annotators.c.id == annotator_id).with_for_update())
-    open_row = conn.execute(
-        select(assignments)
-        .where(
-            assignments.c.annotator_id == annotator_id,
-            assignments.c.campaign_id == campaign.id,
-            assignments.c.status == "open",
-        )
-        .limit(1)
-    ).first()
-    if open_row is not None:
-        return assignment_from_row(open_row._mapping)
-    seen = select(assignments.c.id).where(
-        assignments.c.item_id == campaign_items.c.id,
-        assignments.c.annotator_id == annotator_id,
-    )
-    candidates = (
-        select(campaign_items.c.id, campaign_items.c.sample_a_id, campaign_items.c.sample_b_id)
-        .where(
-            campaign_items.c.campaign_id == campaign.id,
-            campaign_items.c.assigned_count < campaign.overlap,
-            ~seen.exists(),
-        )
-        .order_by(campaign_items.c.assigned_count, campaign_items.c.position)
-        .limit(1)
-        .with_for_update(skip_locked=True)
-    )
+    params = {"campaign": campaign.id, "overlap": campaign.overlap, "person": annotator_id}
     for _ in range(5):
-        row = conn.execute(candidates).first()
+        row = conn.execute(_CANDIDATE, params).first()
         if row is None:
             return None
-        taken = conn.execute(
-            update(campaign_items)
-            .where(
-                campaign_items.c.id == row.id,
-                campaign_items.c.assigned_count < campaign.overlap,
-            )
-            .values(assigned_count=campaign_items.c.assigned_count + 1)
-        ).rowcount
-        if taken:
+        if conn.execute(_TAKE, {"item": row.id, "overlap": campaign.overlap}).rowcount:
             return _insert_assignment(conn, campaign, annotator_id, row, now)
     return None
 
@@ -211,7 +205,7 @@ def _insert_assignment(
         "created_at": now,
         "expires_at": now + timedelta(minutes=campaign.assignment_minutes),
     }
-    new_id = inserted_id(conn.execute(insert(assignments).values(**values)))
+    new_id = inserted_id(conn.execute(_INSERT, values))
     return assignment_from_row({**values, "id": new_id})
 
 
@@ -290,22 +284,68 @@ def skip_assignment(store: Store, public_id: str, annotator_id: int) -> Assignme
 
 
 def last_judged(store: Store, campaign_id: int, annotator_id: int) -> str | None:
-    """The public id of the assignment this person judged most recently (to edit it)."""
+    """The public id of this person's latest judged assignment here (to change their answer)."""
     query = (
         select(assignments.c.public_id)
-        .join(
-            judgments,
-            (judgments.c.item_id == assignments.c.item_id)
-            & (judgments.c.annotator_id == assignments.c.annotator_id),
-        )
         .where(
-            assignments.c.campaign_id == campaign_id,
             assignments.c.annotator_id == annotator_id,
-            judgments.c.source == "human",
+            assignments.c.campaign_id == campaign_id,
+            assignments.c.status == "done",
         )
-        .order_by(judgments.c.id.desc())
+        .order_by(assignments.c.id.desc())
         .limit(1)
     )
     with store.engine.connect() as conn:
         found = conn.execute(query).scalar()
     return None if found is None else str(found)
+
+
+_MINE_AND_CAMPAIGN = (
+    select(assignments, campaigns)
+    .join(campaigns, campaigns.c.id == assignments.c.campaign_id)
+    .where(
+        assignments.c.public_id == bindparam("public_id"),
+        assignments.c.annotator_id == bindparam("person"),
+        campaigns.c.project == bindparam("project"),
+    )
+)
+
+
+def assignment_and_campaign(
+    store: Store, project: str, public_id: str, annotator_id: int
+) -> tuple[Campaign, Assignment]:
+    """An assignment of this person and its campaign, in one query (the submit path)."""
+    params = {"public_id": public_id, "person": annotator_id, "project": project}
+    with store.engine.connect() as conn:
+        row = conn.execute(_MINE_AND_CAMPAIGN, params).first()
+    if row is None:
+        raise NotFoundError("no such item for you (it may belong to someone else)")
+    values = list(row)
+    n = len(assignments.c)
+    assignment = assignment_from_row(dict(zip(assignments.c.keys(), values[:n], strict=True)))
+    campaign = campaign_from_row(dict(zip(campaigns.c.keys(), values[n:], strict=True)))
+    return campaign, assignment
+
+
+_MY_DONE = (
+    assignments.c.annotator_id == bindparam("person"),
+    assignments.c.campaign_id == bindparam("campaign"),
+    assignments.c.status == "done",
+)
+_STANDING = select(
+    select(func.count()).where(*_MY_DONE).scalar_subquery(),
+    select(assignments.c.public_id)
+    .where(*_MY_DONE)
+    .order_by(assignments.c.id.desc())
+    .limit(1)
+    .scalar_subquery(),
+)
+
+
+def my_standing(store: Store, campaign_id: int, annotator_id: int) -> tuple[int, str | None]:
+    """How many items this person judged here, and the latest one's public id (one query)."""
+    with store.engine.connect() as conn:
+        n, public_id = conn.execute(
+            _STANDING, {"person": annotator_id, "campaign": campaign_id}
+        ).one()
+    return int(n), None if public_id is None else str(public_id)

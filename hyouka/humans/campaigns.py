@@ -18,7 +18,7 @@ from datetime import datetime
 from itertools import combinations
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from hyouka.errors import NotFoundError
@@ -255,15 +255,20 @@ def list_campaigns(store: Store, project: str, status: str | None = None) -> lis
         return [campaign_from_row(r._mapping) for r in conn.execute(query)]
 
 
+_BY_ID = select(campaigns).where(
+    campaigns.c.project == bindparam("project"), campaigns.c.id == bindparam("ref")
+)
+_BY_NAME = select(campaigns).where(
+    campaigns.c.project == bindparam("project"), campaigns.c.name == bindparam("ref")
+)
+
+
 def get_campaign(store: Store, project: str, ref: int | str) -> Campaign:
     """A campaign by id or by name."""
-    query = select(campaigns).where(campaigns.c.project == project)
-    if isinstance(ref, int) or ref.isdigit():
-        query = query.where(campaigns.c.id == int(ref))
-    else:
-        query = query.where(campaigns.c.name == ref)
+    by_id = isinstance(ref, int) or ref.isdigit()
+    query, value = (_BY_ID, int(ref)) if by_id else (_BY_NAME, ref)
     with store.engine.connect() as conn:
-        row = conn.execute(query).first()
+        row = conn.execute(query, {"project": project, "ref": value}).first()
     if row is None:
         raise NotFoundError(f"no campaign '{ref}' (list them with: hyouka campaigns list)")
     return campaign_from_row(row._mapping)

@@ -14,8 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
+from hyouka.errors import NotFoundError
 from hyouka.humans.assign import Assignment
 from hyouka.humans.judging import ItemSides
 from hyouka.store.schema import campaign_items, cases, samples
@@ -99,28 +100,41 @@ def _passages(contexts: Any) -> tuple[Passage, ...]:
     return tuple(out)
 
 
+_ITEM = (
+    select(
+        campaign_items.c.sample_a_id,
+        campaign_items.c.sample_b_id,
+        cases.c.case_key,
+        cases.c.content,
+        samples.c.id,
+        samples.c.output,
+        samples.c.contexts,
+    )
+    .join(cases, cases.c.id == campaign_items.c.case_id)
+    .join(
+        samples,
+        (samples.c.id == campaign_items.c.sample_a_id)
+        | (samples.c.id == campaign_items.c.sample_b_id),
+    )
+    .where(campaign_items.c.id == bindparam("item"))
+)
+
+
 def load_item(store: Store, item_id: int) -> ItemContent:
+    """The item's case and its one or two outputs, in one query."""
     with store.engine.connect() as conn:
-        item = conn.execute(
-            select(
-                campaign_items.c.case_id, campaign_items.c.sample_a_id, campaign_items.c.sample_b_id
-            ).where(campaign_items.c.id == item_id)
-        ).one()
-        case = conn.execute(
-            select(cases.c.case_key, cases.c.content).where(cases.c.id == item.case_id)
-        ).one()
-        ids = [int(item.sample_a_id)] + ([int(item.sample_b_id)] if item.sample_b_id else [])
-        rows = conn.execute(
-            select(samples.c.id, samples.c.output, samples.c.contexts).where(samples.c.id.in_(ids))
-        ).all()
-    content = dict(case.content or {})
+        rows = conn.execute(_ITEM, {"item": item_id}).all()
+    if not rows:
+        raise NotFoundError(f"no campaign item {item_id}")
+    first = rows[0]
+    content = dict(first.content or {})
     variables = content.get("vars") or {}
     return ItemContent(
-        case_key=str(case.case_key),
+        case_key=str(first.case_key),
         inputs=tuple((str(k), _as_text(v)) for k, v in variables.items()),
         aspect=content.get("aspect"),
-        sample_a_id=int(item.sample_a_id),
-        sample_b_id=None if item.sample_b_id is None else int(item.sample_b_id),
+        sample_a_id=int(first.sample_a_id),
+        sample_b_id=None if first.sample_b_id is None else int(first.sample_b_id),
         outputs={int(r.id): OutputView(r.output or "", _passages(r.contexts)) for r in rows},
     )
 

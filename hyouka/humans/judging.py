@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from hyouka.humans._tx import inserted_id, run_write
@@ -27,6 +27,27 @@ from hyouka.store.schema import assignments, campaign_items, judgments
 from hyouka.store.store import Store
 
 VERDICTS = ("left", "right", "tie", "both_bad")
+
+# Built once (see hyouka.humans.assign): the submit path runs per click.
+_MINE_FOR_UPDATE = (
+    select(assignments)
+    .where(
+        assignments.c.public_id == bindparam("public_id"),
+        assignments.c.annotator_id == bindparam("person"),
+        assignments.c.campaign_id == bindparam("campaign"),
+    )
+    .with_for_update()
+)
+_INSERT = insert(judgments)
+_DONE = update(assignments).where(assignments.c.id == bindparam("assignment")).values(status="done")
+_COUNT_DONE = (
+    update(campaign_items)
+    .where(campaign_items.c.id == bindparam("item"))
+    .values(
+        done_count=campaign_items.c.done_count + 1,
+        assigned_count=campaign_items.c.assigned_count + bindparam("regained"),
+    )
+)
 MAX_COMMENT = 5000
 MAX_HIGHLIGHT = 500
 MAX_KEY = 64
@@ -156,35 +177,38 @@ def submit_judgment(
     public_id: str,
     annotator_id: int,
     data: JudgmentInput,
-    texts: Mapping[int, str] | None = None,
+    sides: ItemSides | None = None,
 ) -> SubmitResult:
     """Append this person's judgment of one assignment (see the module docstring).
 
-    ``texts`` (sample id -> output) lets a typed highlight be placed in its output.
+    ``sides`` (from :func:`hyouka.humans.items.item_view` of this assignment) saves a query
+    and, with the output texts, lets a typed highlight be placed in its output.
     """
     _check(campaign, data)
     key = f"h{annotator_id}:{data.idempotency_key}"
 
     def work(conn: Connection) -> SubmitResult:
         found = conn.execute(
-            select(assignments)
-            .where(
-                assignments.c.public_id == public_id,
-                assignments.c.annotator_id == annotator_id,
-                assignments.c.campaign_id == campaign.id,
-            )
-            .with_for_update()
+            _MINE_FOR_UPDATE,
+            {"public_id": public_id, "person": annotator_id, "campaign": campaign.id},
         ).first()
         if found is None:
             raise HumanEvalError("no such item for you", "error.not_found")
         assignment = assignment_from_row(found._mapping)
-        earlier = _by_key(conn, key)
-        if earlier is not None:
-            return SubmitResult(earlier, duplicate=True)
-        sides = _sides(conn, assignment, texts or {})
-        previous = _current_id(conn, assignment)
-        row = judgment_row(campaign, assignment, sides, data)
-        new_id = inserted_id(conn.execute(insert(judgments).values(**row, supersedes_id=previous)))
+        # An open assignment has no judgment yet (the first one marks it done), so the
+        # resend and edit lookups are only needed once it is done, expired or skipped; a key
+        # reused elsewhere still meets the unique index.
+        previous = None
+        if assignment.status != "open":
+            earlier = _by_key(conn, key)
+            if earlier is not None:
+                return SubmitResult(earlier, duplicate=True)
+            previous = _current_id(conn, assignment)
+        shown = sides if sides is not None else _sides(conn, assignment)
+        if assignment.left_sample_id not in (None, shown.left_sample_id):
+            raise HumanEvalError("these outputs are not this assignment's", "error.generic")
+        row = judgment_row(campaign, assignment, shown, data)
+        new_id = inserted_id(conn.execute(_INSERT, {**row, "supersedes_id": previous}))
         if previous is None:
             _mark_done(conn, assignment)
         return SubmitResult(int(new_id), supersedes_id=previous)
@@ -205,14 +229,14 @@ def _by_key(conn: Connection, key: str) -> int | None:
     return None if found is None else int(found)
 
 
-def _sides(conn: Connection, assignment: Assignment, texts: Mapping[int, str]) -> ItemSides:
+def _sides(conn: Connection, assignment: Assignment) -> ItemSides:
     item = conn.execute(
         select(campaign_items.c.sample_a_id, campaign_items.c.sample_b_id).where(
             campaign_items.c.id == assignment.item_id
         )
     ).one()
     left = assignment.left_sample_id or int(item.sample_a_id)
-    return ItemSides(int(item.sample_a_id), item.sample_b_id, int(left), texts)
+    return ItemSides(int(item.sample_a_id), item.sample_b_id, int(left))
 
 
 def _current_id(conn: Connection, assignment: Assignment) -> int | None:
@@ -230,18 +254,11 @@ def _current_id(conn: Connection, assignment: Assignment) -> int | None:
 
 
 def _mark_done(conn: Connection, assignment: Assignment) -> None:
-    conn.execute(update(assignments).where(assignments.c.id == assignment.id).values(status="done"))
+    conn.execute(_DONE, {"assignment": assignment.id})
     # An expired or skipped assignment judged late still counts: the judgment is kept
     # (never refused), and the item's count goes back up for it.
     regained = 1 if assignment.status in ("expired", "skipped") else 0
-    conn.execute(
-        update(campaign_items)
-        .where(campaign_items.c.id == assignment.item_id)
-        .values(
-            done_count=campaign_items.c.done_count + 1,
-            assigned_count=campaign_items.c.assigned_count + regained,
-        )
-    )
+    conn.execute(_COUNT_DONE, {"item": assignment.item_id, "regained": regained})
 
 
 def current_judgment(store: Store, item_id: int, annotator_id: int) -> dict[str, Any] | None:

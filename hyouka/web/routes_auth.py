@@ -12,7 +12,7 @@ from hyouka.humans.access import (
     start_session,
 )
 from hyouka.humans.people import annotator_by_token
-from hyouka.web.context import Viewer, check_csrf, render, viewer, web
+from hyouka.web.context import Viewer, call_db, check_csrf, render, viewer, web
 from hyouka.web.i18n import COOKIE, LOCALES
 from hyouka.web.security import SESSION_COOKIE, client_address, safe_next, set_cookie
 
@@ -20,8 +20,12 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/signin/{token}")
-def signin(request: Request, token: str) -> Response:
+async def signin(request: Request, token: str) -> Response:
     """Exchange the personal link's token for a session cookie, then leave the link's URL."""
+    return await call_db(request, _signin, request, token)
+
+
+def _signin(request: Request, token: str) -> Response:
     ctx = web(request)
     client = client_address(request)
     limit = ctx.settings.signin_limit
@@ -51,13 +55,13 @@ def signin(request: Request, token: str) -> Response:
 
 
 @router.post("/signout")
-def signout(
+async def signout(
     request: Request,
     csrf: str = Form(""),
     who: Viewer = Depends(viewer),  # noqa: B008
 ) -> Response:
     check_csrf(who, csrf)
-    end_session(web(request).store, who.session_token)
+    await call_db(request, end_session, web(request).store, who.session_token)
     response = render(request, "message.html", title="signout.title", body="signout.body")
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

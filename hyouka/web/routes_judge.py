@@ -17,31 +17,34 @@ from hyouka.humans import (
     Campaign,
     HumanEvalError,
     JudgmentInput,
-    campaign_progress,
+    assignment_and_campaign,
     current_judgment,
-    get_assignment,
     get_campaign,
     item_view,
-    last_judged,
     list_campaigns,
     my_done,
+    my_standing,
     next_assignment,
     screen_values,
     skip_assignment,
     submit_judgment,
 )
-from hyouka.web.context import Viewer, check_csrf, render, translator, viewer, web
+from hyouka.web.context import Viewer, call_db, check_csrf, render, translator, viewer, web
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/")
-def home(request: Request, who: Viewer = Depends(viewer)) -> Response:  # noqa: B008
+async def home(request: Request, who: Viewer = Depends(viewer)) -> Response:  # noqa: B008
+    return await call_db(request, _home, request, who)
+
+
+def _home(request: Request, who: Viewer) -> Response:
     ctx = web(request)
     rows = [
         {
             "campaign": c,
-            "progress": campaign_progress(ctx.store, c),
+            "progress": ctx.progress.get(ctx.store, c),
             "mine": my_done(ctx.store, c.id, who.id),
         }
         for c in list_campaigns(ctx.store, ctx.project, status="open")
@@ -55,12 +58,16 @@ def _campaign(request: Request, campaign_id: int) -> Campaign:
 
 
 @router.get("/c/{campaign_id}")
-def next_item(
+async def next_item(
     request: Request,
     campaign_id: int,
     who: Viewer = Depends(viewer),  # noqa: B008
 ) -> Response:
     """The person's current item in this campaign (picked now if they have none)."""
+    return await call_db(request, _next_item, request, campaign_id, who)
+
+
+def _next_item(request: Request, campaign_id: int, who: Viewer) -> Response:
     campaign = _campaign(request, campaign_id)
     assignment = next_assignment(web(request).store, campaign, who.id)
     if assignment is None:
@@ -69,14 +76,8 @@ def next_item(
 
 
 def _finished(request: Request, campaign: Campaign, who: Viewer) -> Response:
-    ctx = web(request)
-    return render(
-        request,
-        "done.html",
-        campaign=campaign,
-        mine=my_done(ctx.store, campaign.id, who.id),
-        previous=last_judged(ctx.store, campaign.id, who.id),
-    )
+    mine, previous = my_standing(web(request).store, campaign.id, who.id)
+    return render(request, "done.html", campaign=campaign, mine=mine, previous=previous)
 
 
 def _judge_page(
@@ -90,9 +91,13 @@ def _judge_page(
 ) -> Response:
     ctx = web(request)
     view = item_view(ctx.store, assignment, ctx.cache)
-    previous = current_judgment(ctx.store, assignment.item_id, who.id)
+    # An open assignment has no judgment yet (judging it marks it done): no query needed.
+    previous = None
+    if assignment.status != "open":
+        previous = current_judgment(ctx.store, assignment.item_id, who.id)
     values = posted or (screen_values(previous, view.sides) if previous else _empty_values())
     t = translator(request)
+    mine, last = my_standing(ctx.store, campaign.id, who.id)
     return render(
         request,
         "judge.html",
@@ -104,9 +109,9 @@ def _judge_page(
         editing=previous is not None,
         error=t(error) if error else None,
         form_key=form_key or secrets.token_urlsafe(16),
-        progress=campaign_progress(ctx.store, campaign),
-        mine=my_done(ctx.store, campaign.id, who.id),
-        previous=None if previous else last_judged(ctx.store, campaign.id, who.id),
+        progress=ctx.progress.get(ctx.store, campaign),
+        mine=mine,
+        previous=None if previous else last,
         js_messages=t.with_prefix("js."),
     )
 
@@ -123,17 +128,21 @@ def _empty_values() -> dict[str, Any]:
 
 
 def _mine(request: Request, public_id: str, who: Viewer) -> tuple[Campaign, Assignment]:
-    assignment = get_assignment(web(request).store, public_id, who.id)
-    return _campaign(request, assignment.campaign_id), assignment
+    ctx = web(request)
+    return assignment_and_campaign(ctx.store, ctx.project, public_id, who.id)
 
 
 @router.get("/a/{public_id}")
-def show_assignment(
+async def show_assignment(
     request: Request,
     public_id: str,
     who: Viewer = Depends(viewer),  # noqa: B008
 ) -> Response:
     """One of the person's items again (to finish it, or to change their judgment)."""
+    return await call_db(request, _show_assignment, request, public_id, who)
+
+
+def _show_assignment(request: Request, public_id: str, who: Viewer) -> Response:
     campaign, assignment = _mine(request, public_id, who)
     return _judge_page(request, campaign, assignment, who)
 
@@ -148,7 +157,7 @@ def _rating(value: str | None) -> int | None:
 
 
 @router.post("/a/{public_id}")
-def submit(
+async def submit(
     request: Request,
     public_id: str,
     who: Viewer = Depends(viewer),  # noqa: B008
@@ -164,7 +173,6 @@ def submit(
     highlight_side: str = Form(""),
 ) -> Response:
     check_csrf(who, csrf)
-    campaign, assignment = _mine(request, public_id, who)
     data = JudgmentInput(
         idempotency_key=key,
         winner=winner or None,
@@ -176,31 +184,42 @@ def submit(
         highlight=highlight,
         highlight_side=highlight_side or None,
     )
+    return await call_db(request, _submit, request, public_id, who, data)
+
+
+def _submit(request: Request, public_id: str, who: Viewer, data: JudgmentInput) -> Response:
+    campaign, assignment = _mine(request, public_id, who)
     ctx = web(request)
     view = item_view(ctx.store, assignment, ctx.cache)
     try:
-        submit_judgment(ctx.store, campaign, public_id, who.id, data, view.sides.texts)
+        submit_judgment(ctx.store, campaign, public_id, who.id, data, view.sides)
     except HumanEvalError as exc:
         posted = {
             "winner": data.winner,
             "rating": {"left": data.rating_left, "right": data.rating_right},
-            "tags": {"left": list(tags_left), "right": list(tags_right)},
-            "comment": comment,
-            "highlight": highlight,
-            "highlight_side": highlight_side or None,
+            "tags": {"left": list(data.tags_left), "right": list(data.tags_right)},
+            "comment": data.comment or "",
+            "highlight": data.highlight or "",
+            "highlight_side": data.highlight_side,
         }
-        return _judge_page(request, campaign, assignment, who, exc.code, posted, key)
+        return _judge_page(
+            request, campaign, assignment, who, exc.code, posted, data.idempotency_key
+        )
     return RedirectResponse(f"/c/{campaign.id}", status_code=303)
 
 
 @router.post("/a/{public_id}/skip")
-def skip(
+async def skip(
     request: Request,
     public_id: str,
     who: Viewer = Depends(viewer),  # noqa: B008
     csrf: str = Form(""),
 ) -> Response:
     check_csrf(who, csrf)
+    return await call_db(request, _skip, request, public_id, who)
+
+
+def _skip(request: Request, public_id: str, who: Viewer) -> Response:
     campaign, _assignment = _mine(request, public_id, who)
     skip_assignment(web(request).store, public_id, who.id)
     return RedirectResponse(f"/c/{campaign.id}", status_code=303)

@@ -43,9 +43,11 @@ def _workspace_app(project_dir: Path, database_url: str | None, settings: WebSet
 
 def app_from_env() -> FastAPI:
     """The app of the project in ``HYOUKA_PROJECT`` (a uvicorn factory for several workers)."""
+    threads = os.environ.get("HYOUKA_WEB_THREADS")
     settings = WebSettings(
         secure_cookies=_flag(os.environ.get("HYOUKA_SECURE_COOKIES")),
         public_url=os.environ.get("HYOUKA_PUBLIC_URL") or None,
+        threads=int(threads) if threads else None,
     )
     return _workspace_app(
         Path(os.environ.get("HYOUKA_PROJECT", ".")),
@@ -100,4 +102,6 @@ def serve(
         os.environ["HYOUKA_SECURE_COOKIES"] = "1" if settings.secure_cookies else "0"
     if settings.public_url:
         os.environ["HYOUKA_PUBLIC_URL"] = settings.public_url
+    if settings.threads:
+        os.environ["HYOUKA_WEB_THREADS"] = str(settings.threads)
     uvicorn.run("hyouka.web.serve:app_from_env", factory=True, workers=workers, **common)

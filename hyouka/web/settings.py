@@ -23,3 +23,5 @@ class WebSettings:
     public_url: str | None = None
     default_locale: str = "ja"
     item_cache_size: int = 20000
+    threads: int | None = None  # request worker threads (default: 2 on SQLite, 8 otherwise)
+    inline: bool | None = None  # judging screens' queries on the event loop (default: SQLite)
