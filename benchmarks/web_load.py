@@ -163,6 +163,8 @@ def start_server(root: Path, url: str, port: int, workers: int) -> subprocess.Po
         "--log-level",
         "warning",
         "--no-access-log",
+        "--loop",
+        "asyncio",  # as hyouka serve does (see hyouka/web/serve.py)
         "--workers",
         str(workers),
     ]

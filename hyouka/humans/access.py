@@ -13,7 +13,7 @@ from datetime import timedelta
 from sqlalchemy import bindparam, delete, func, insert, select, update
 
 from hyouka.errors import NotFoundError
-from hyouka.humans._tx import hash_secret, inserted_id, new_secret, now_utc, write_tx
+from hyouka.humans._tx import hash_secret, inserted_id, new_secret, now_utc, reading, write_tx
 from hyouka.humans.people import Annotator, HumanEvalError, annotator_from_row
 from hyouka.store.schema import annotators, api_keys, signin_failures, web_sessions
 from hyouka.store.store import Store
@@ -56,7 +56,7 @@ _SESSION = (
 def session_annotator(store: Store, project: str, token: str) -> Annotator | None:
     """The enabled person a live session token belongs to, or None."""
     params = {"token_hash": hash_secret(token), "now": now_utc(), "project": project}
-    with store.engine.connect() as conn:
+    with reading(store) as conn:
         row = conn.execute(_SESSION, params).first()
     return annotator_from_row(row._mapping) if row else None
 
@@ -97,7 +97,7 @@ def add_api_key(store: Store, project: str, name: str) -> tuple[ApiKey, str]:
 
 def list_api_keys(store: Store, project: str) -> list[ApiKey]:
     query = select(api_keys).where(api_keys.c.project == project).order_by(api_keys.c.id)
-    with store.engine.connect() as conn:
+    with reading(store) as conn:
         return [
             ApiKey(int(r.id), str(r.project), str(r.name), bool(r.disabled))
             for r in conn.execute(query)
@@ -121,7 +121,7 @@ def api_key_by_secret(store: Store, project: str, secret: str) -> ApiKey | None:
         api_keys.c.project == project,
         api_keys.c.disabled.is_(False),
     )
-    with store.engine.connect() as conn:
+    with reading(store) as conn:
         row = conn.execute(query).first()
     return ApiKey(int(row.id), str(row.project), str(row.name), False) if row else None
 
@@ -144,7 +144,7 @@ def signin_blocked(store: Store, client: str, limit: SigninLimit) -> bool:
         .select_from(signin_failures)
         .where(signin_failures.c.client == client[:100], signin_failures.c.created_at > since)
     )
-    with store.engine.connect() as conn:
+    with reading(store) as conn:
         return int(conn.execute(query).scalar_one()) >= limit.attempts
 
 

@@ -32,7 +32,7 @@ from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from hyouka.errors import NotFoundError
-from hyouka.humans._tx import as_utc, inserted_id, new_public_id, now_utc, run_write
+from hyouka.humans._tx import as_utc, inserted_id, new_public_id, now_utc, reading, run_write
 from hyouka.humans.campaigns import Campaign, campaign_from_row
 from hyouka.store.schema import annotators, assignments, campaign_items, campaigns
 from hyouka.store.store import Store
@@ -128,7 +128,7 @@ def get_assignment(store: Store, public_id: str, annotator_id: int) -> Assignmen
     query = select(assignments).where(
         assignments.c.public_id == public_id, assignments.c.annotator_id == annotator_id
     )
-    with store.engine.connect() as conn:
+    with reading(store) as conn:
         row = conn.execute(query).first()
     if row is None:
         raise NotFoundError("no such item for you (it may belong to someone else)")
@@ -295,7 +295,7 @@ def last_judged(store: Store, campaign_id: int, annotator_id: int) -> str | None
         .order_by(assignments.c.id.desc())
         .limit(1)
     )
-    with store.engine.connect() as conn:
+    with reading(store) as conn:
         found = conn.execute(query).scalar()
     return None if found is None else str(found)
 
@@ -316,7 +316,7 @@ def assignment_and_campaign(
 ) -> tuple[Campaign, Assignment]:
     """An assignment of this person and its campaign, in one query (the submit path)."""
     params = {"public_id": public_id, "person": annotator_id, "project": project}
-    with store.engine.connect() as conn:
+    with reading(store) as conn:
         row = conn.execute(_MINE_AND_CAMPAIGN, params).first()
     if row is None:
         raise NotFoundError("no such item for you (it may belong to someone else)")
@@ -344,7 +344,7 @@ _STANDING = select(
 
 def my_standing(store: Store, campaign_id: int, annotator_id: int) -> tuple[int, str | None]:
     """How many items this person judged here, and the latest one's public id (one query)."""
-    with store.engine.connect() as conn:
+    with reading(store) as conn:
         n, public_id = conn.execute(
             _STANDING, {"person": annotator_id, "campaign": campaign_id}
         ).one()

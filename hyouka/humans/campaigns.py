@@ -22,7 +22,7 @@ from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from hyouka.errors import NotFoundError
-from hyouka.humans._tx import as_utc, inserted_id, write_tx
+from hyouka.humans._tx import as_utc, inserted_id, reading, write_tx
 from hyouka.humans.people import HumanEvalError
 from hyouka.store.schema import campaign_items, campaigns, cases, run_variants, samples, variants
 from hyouka.store.store import Store
@@ -251,7 +251,7 @@ def list_campaigns(store: Store, project: str, status: str | None = None) -> lis
     query = select(campaigns).where(campaigns.c.project == project).order_by(campaigns.c.id)
     if status is not None:
         query = query.where(campaigns.c.status == status)
-    with store.engine.connect() as conn:
+    with reading(store) as conn:
         return [campaign_from_row(r._mapping) for r in conn.execute(query)]
 
 
@@ -267,7 +267,7 @@ def get_campaign(store: Store, project: str, ref: int | str) -> Campaign:
     """A campaign by id or by name."""
     by_id = isinstance(ref, int) or ref.isdigit()
     query, value = (_BY_ID, int(ref)) if by_id else (_BY_NAME, ref)
-    with store.engine.connect() as conn:
+    with reading(store) as conn:
         row = conn.execute(query, {"project": project, "ref": value}).first()
     if row is None:
         raise NotFoundError(f"no campaign '{ref}' (list them with: hyouka campaigns list)")
@@ -307,7 +307,7 @@ def run_overview(store: Store, run_id: int, max_keys: int = 50) -> RunOverview:
         .order_by(cases.c.case_key)
         .limit(max_keys)
     )
-    with store.engine.connect() as conn:
+    with reading(store) as conn:
         n_cases = conn.execute(
             select(func.count()).select_from(cases).where(cases.c.id.in_(app_cases))
         ).scalar_one()

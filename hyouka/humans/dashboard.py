@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, String, case, cast, func, or_, select
 from sqlalchemy.orm import aliased
 
-from hyouka.humans._tx import as_utc
+from hyouka.humans._tx import as_utc, reading
 from hyouka.humans.campaigns import Campaign
 from hyouka.store.schema import (
     annotators,
@@ -96,7 +96,7 @@ def campaign_progress(store: Store, campaign: Campaign) -> CampaignProgress:
     query = select(func.count(), func.sum(capped), func.sum(complete)).where(
         campaign_items.c.campaign_id == campaign.id
     )
-    with store.engine.connect() as conn:
+    with reading(store) as conn:
         n, judged, done = conn.execute(query).one()
     return CampaignProgress(int(n), campaign.overlap, int(judged or 0), int(done or 0))
 
@@ -107,7 +107,7 @@ def my_done(store: Store, campaign_id: int, annotator_id: int) -> int:
         assignments.c.annotator_id == annotator_id,
         assignments.c.status == "done",
     )
-    with store.engine.connect() as conn:
+    with reading(store) as conn:
         return int(conn.execute(query).scalar_one())
 
 
@@ -134,7 +134,7 @@ def annotator_progress(store: Store, campaign: Campaign) -> list[AnnotatorProgre
         .group_by(judgments.c.annotator_id)
     )
     names_q = select(annotators.c.id, annotators.c.name)
-    with store.engine.connect() as conn:
+    with reading(store) as conn:
         rows = conn.execute(query).all()
         names = {int(i): str(n) for i, n in conn.execute(names_q)}
         edits = {names[int(a)]: int(n) for a, n, _ in conn.execute(edits_q) if a is not None}
@@ -175,7 +175,7 @@ def item_progress(store: Store, campaign: Campaign, limit: int = 200) -> list[It
         .order_by(campaign_items.c.done_count, campaign_items.c.position)
         .limit(limit)
     )
-    with store.engine.connect() as conn:
+    with reading(store) as conn:
         return [
             ItemProgress(int(p), str(k), str(a), b, int(d), int(n))
             for p, k, a, b, d, n in conn.execute(query)
@@ -198,7 +198,7 @@ def _judgment_variants_query(campaign_id: int) -> Any:
 def variant_outcomes(store: Store, campaign: Campaign) -> list[VariantOutcome]:
     """Per variant: pairwise wins / ties / losses / both-bad, and the ratings it received."""
     tallies: dict[str, Counter[str]] = defaultdict(Counter)
-    with store.engine.connect() as conn:
+    with reading(store) as conn:
         for row in conn.execute(_judgment_variants_query(campaign.id)):
             _tally(tallies, row)
     return [
@@ -260,7 +260,7 @@ def latest_complaints(store: Store, campaign: Campaign, limit: int = 50) -> list
         .order_by(base.c.id.desc())
         .limit(limit)
     )
-    with store.engine.connect() as conn:
+    with reading(store) as conn:
         return [_complaint(row) for row in conn.execute(query)]
 
 
@@ -291,7 +291,7 @@ def _complaint(row: Any) -> Complaint:
 def tag_counts(store: Store, campaign: Campaign) -> list[tuple[str, str, int]]:
     """(tag, variant, count) over current judgments, most frequent first."""
     counts: Counter[tuple[str, str]] = Counter()
-    with store.engine.connect() as conn:
+    with reading(store) as conn:
         for row in conn.execute(_judgment_variants_query(campaign.id)):
             for tag, variant in _tags(row):
                 counts[(tag, variant or "?")] += 1

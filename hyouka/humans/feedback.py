@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from hyouka.humans._tx import inserted_id, run_write
+from hyouka.humans._tx import inserted_id, reading, run_write
 from hyouka.humans.judging import SubmitResult
 from hyouka.humans.people import HumanEvalError
 from hyouka.store.schema import judgments, variants
@@ -89,7 +89,7 @@ def record_feedback(store: Store, project: str, api_key_id: int, fb: Feedback) -
     try:
         return run_write(store, work)
     except IntegrityError:
-        with store.engine.connect() as conn:
+        with reading(store) as conn:
             earlier = conn.execute(
                 select(judgments.c.id).where(judgments.c.idempotency_key == key)
             ).scalar()

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import bindparam, select
 
 from hyouka.errors import NotFoundError
+from hyouka.humans._tx import reading
 from hyouka.humans.assign import Assignment
 from hyouka.humans.judging import ItemSides
 from hyouka.store.schema import campaign_items, cases, samples
@@ -122,7 +123,7 @@ _ITEM = (
 
 def load_item(store: Store, item_id: int) -> ItemContent:
     """The item's case and its one or two outputs, in one query."""
-    with store.engine.connect() as conn:
+    with reading(store) as conn:
         rows = conn.execute(_ITEM, {"item": item_id}).all()
     if not rows:
         raise NotFoundError(f"no campaign item {item_id}")

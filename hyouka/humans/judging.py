@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from hyouka.humans._tx import inserted_id, run_write
+from hyouka.humans._tx import inserted_id, reading, run_write
 from hyouka.humans.assign import Assignment, assignment_from_row
 from hyouka.humans.campaigns import Campaign
 from hyouka.humans.people import HumanEvalError
@@ -217,7 +217,7 @@ def submit_judgment(
         return run_write(store, work)
     except IntegrityError:
         # The same key raced in from another process: report the stored one.
-        with store.engine.connect() as conn:
+        with reading(store) as conn:
             earlier = _by_key(conn, key)
         if earlier is None:
             raise
@@ -273,7 +273,7 @@ def current_judgment(store: Store, item_id: int, annotator_id: int) -> dict[str,
         .order_by(judgments.c.id.desc())
         .limit(1)
     )
-    with store.engine.connect() as conn:
+    with reading(store) as conn:
         row = conn.execute(query).first()
     return dict(row._mapping) if row else None
 

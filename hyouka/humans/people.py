@@ -15,7 +15,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from hyouka.errors import HyoukaError, NotFoundError
-from hyouka.humans._tx import hash_secret, inserted_id, new_secret, write_tx
+from hyouka.humans._tx import hash_secret, inserted_id, new_secret, reading, write_tx
 from hyouka.store.schema import annotators, web_sessions
 from hyouka.store.store import Store
 
@@ -97,13 +97,13 @@ def add_annotator(
 
 def list_annotators(store: Store, project: str) -> list[Annotator]:
     query = select(annotators).where(annotators.c.project == project).order_by(annotators.c.id)
-    with store.engine.connect() as conn:
+    with reading(store) as conn:
         return [annotator_from_row(r._mapping) for r in conn.execute(query)]
 
 
 def get_annotator(store: Store, project: str, name: str) -> Annotator:
     query = select(annotators).where(annotators.c.project == project, annotators.c.name == name)
-    with store.engine.connect() as conn:
+    with reading(store) as conn:
         row = conn.execute(query).first()
     if row is None:
         raise NotFoundError(
@@ -145,7 +145,7 @@ def annotator_by_token(store: Store, project: str, token: str) -> Annotator | No
         annotators.c.project == project,
         annotators.c.disabled.is_(False),
     )
-    with store.engine.connect() as conn:
+    with reading(store) as conn:
         row = conn.execute(query).first()
     return annotator_from_row(row._mapping) if row else None
 

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
-from hyouka.humans._tx import as_utc
+from hyouka.humans._tx import as_utc, reading
 from hyouka.humans.dashboard import is_current
 from hyouka.store.schema import annotators, campaign_items, cases, judgments, samples, variants
 from hyouka.store.store import Store
@@ -58,7 +58,7 @@ def list_judgments(
         query = query.where(judgments.c.source == source)
     if current_only:
         query = query.where(is_current())
-    with store.engine.connect() as conn:
+    with reading(store) as conn:
         return [_judgment_dict(row._mapping) for row in conn.execute(query)]
 
 

@@ -48,6 +48,7 @@ def app_from_env() -> FastAPI:
         secure_cookies=_flag(os.environ.get("HYOUKA_SECURE_COOKIES")),
         public_url=os.environ.get("HYOUKA_PUBLIC_URL") or None,
         threads=int(threads) if threads else None,
+        inline=_flag(os.environ.get("HYOUKA_WEB_INLINE")),
     )
     return _workspace_app(
         Path(os.environ.get("HYOUKA_PROJECT", ".")),
@@ -81,6 +82,9 @@ def serve(
     common: dict[str, Any] = {
         "host": host,
         "port": port,
+        # uvloop, when installed, left some connections waiting ~8 s under overload in our
+        # benchmark (200 annotators, SQLite inline); asyncio's loop stayed fair.
+        "loop": "asyncio",
         "proxy_headers": proxy_headers,
         "forwarded_allow_ips": "*" if proxy_headers else None,
         "log_level": log_level,
@@ -104,4 +108,6 @@ def serve(
         os.environ["HYOUKA_PUBLIC_URL"] = settings.public_url
     if settings.threads:
         os.environ["HYOUKA_WEB_THREADS"] = str(settings.threads)
+    if settings.inline is not None:
+        os.environ["HYOUKA_WEB_INLINE"] = "1" if settings.inline else "0"
     uvicorn.run("hyouka.web.serve:app_from_env", factory=True, workers=workers, **common)
