@@ -2,7 +2,8 @@
 
     python3 /work/shared/bench/peers.py --n 5000 --tools baseline-aiohttp,hyouka \
         --cold-runs 0 --out benchmarks/results \
-        --extra 'hyouka=/path/to/venv/bin/python benchmarks/peer_adapter.py {cases} {base_url} {conc} {workdir}'
+        --extra 'hyouka=VENV/bin/python benchmarks/peer_adapter.py \
+                 {cases} {base_url} {conc} {workdir}'
 
 It turns the benchmark's cases file into a hyouka project — the two prompt templates as two
 variants, one case per question id with its `contains` check — runs it through the public
@@ -30,11 +31,14 @@ def main() -> None:
     for line in Path(cases_file).read_text(encoding="utf-8").splitlines():
         row = json.loads(line)
         variants.add(row["variant"])
-        seen.setdefault(row["id"], {
-            "id": row["id"],
-            "vars": {"id": row["id"], "question": row["question"]},
-            "checks": [{"type": "contains", "value": row["expected"], "normalize": "none"}],
-        })
+        seen.setdefault(
+            row["id"],
+            {
+                "id": row["id"],
+                "vars": {"id": row["id"], "question": row["question"]},
+                "checks": [{"type": "contains", "value": row["expected"], "normalize": "none"}],
+            },
+        )
     (root / "cases.jsonl").write_text(
         "".join(json.dumps(c, ensure_ascii=False) + "\n" for c in seen.values()), encoding="utf-8"
     )
@@ -44,7 +48,7 @@ def main() -> None:
     )
     (root / "hyouka.yaml").write_text(
         f"name: peerbench\nsamples: 1\nproviders:\n"
-        f"  mock: {{type: openai, base_url: \"{base_url.rstrip('/')}\", model: mock-gpt}}\n"
+        f'  mock: {{type: openai, base_url: "{base_url.rstrip("/")}", model: mock-gpt}}\n'
         f"variants:\n{variant_yaml}datasets:\n  main: cases.jsonl\n",
         encoding="utf-8",
     )

@@ -6,7 +6,7 @@ Aggregates are always recomputed from the sample and score rows (no stored total
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 

@@ -106,8 +106,8 @@ DATASET_CASES = [
         "a.jsonl",
         '{"vars": {"q": 1}, "question": "x"}\n',
         [
-            "a.jsonl:1: unknown field(s) question; put template inputs under 'vars' (allowed: aspect, "
-            "checks, expected, gold_ids, id, metadata, tags, vars)"
+            "a.jsonl:1: unknown field(s) question; put template inputs under 'vars' "
+            "(allowed: aspect, checks, expected, gold_ids, id, metadata, tags, vars)"
         ],
         0,
     ),
@@ -154,7 +154,8 @@ def test_bad_rows_are_reported_with_file_and_line(
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
     dataset = load_dataset("d", path)
-    assert [str(p).replace(str(tmp_path) + "/", "") for p in dataset.problems] == problems
+    found = [str(p).replace(str(tmp_path) + "/", "") for p in dataset.problems]
+    assert found == problems
     assert len(dataset.cases) == good
     with pytest.raises(DatasetError, match=f"{len(problems)} bad row"):
         dataset.raise_for_problems()

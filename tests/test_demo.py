@@ -23,14 +23,31 @@ def test_demo_quick_runs_the_whole_loop_offline(tmp_path: Path) -> None:
     env = {**os.environ, "COLUMNS": "200", "HF_HUB_OFFLINE": "1"}
     proc = subprocess.run(
         [sys.executable, "-m", "hyouka", "demo", str(folder), "--quick"],
-        capture_output=True, text=True, env=env, timeout=900,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = proc.stdout
     # Both projects ran, with their variants, checks and next steps in the summary.
-    for text in ("support-en", "rag-ja", "polite", "concise", "steps", "extractive",
-                 "checks: pass rate", "hit-at-k", "char-f1", "hyouka show -p", "The demo took",
-                 "hyouka compare", "hyouka serve -p", "/signin/", "report.html"):
+    for text in (
+        "support-en",
+        "rag-ja",
+        "polite",
+        "concise",
+        "steps",
+        "extractive",
+        "checks: pass rate",
+        "hit-at-k",
+        "char-f1",
+        "hyouka show -p",
+        "The demo took",
+        "hyouka compare",
+        "hyouka serve -p",
+        "/signin/",
+        "report.html",
+    ):
         assert text in out, f"{text!r} missing from the demo summary:\n{out[-4000:]}"
     assert "failed checks" in out  # the 135M model fails some checks, and the demo says why
     # The comparison speaks in sentences with intervals, whatever it concludes.
@@ -45,8 +62,9 @@ def test_demo_quick_runs_the_whole_loop_offline(tmp_path: Path) -> None:
     _, summaries = ws.show()
     assert [s.name for s in summaries] == ["polite", "concise", "steps"]
     assert all(s.samples == 6 and s.errors == 0 and s.output_tokens > 0 for s in summaries)
-    rows = list(__import__("hyouka.export", fromlist=["iter_rows"]).iter_rows(
-        ws.store, ws.get_run()))
+    rows = list(
+        __import__("hyouka.export", fromlist=["iter_rows"]).iter_rows(ws.store, ws.get_run())
+    )
     outputs = [r["output"] for r in rows]
     assert all(o and o.strip() for o in outputs)
     by_case: dict[tuple[str, str], set[str]] = {}

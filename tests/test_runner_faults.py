@@ -181,8 +181,15 @@ def test_queued_calls_do_not_time_out_while_waiting_for_a_slot(tmp_path: Path) -
     cfg = {
         "name": "queue",
         "samples": 6,
-        "providers": {"slow": {"type": "echo", "latency_ms": 200, "concurrency": 1,
-                               "timeout": 0.5, "max_retries": 0}},
+        "providers": {
+            "slow": {
+                "type": "echo",
+                "latency_ms": 200,
+                "concurrency": 1,
+                "timeout": 0.5,
+                "max_retries": 0,
+            }
+        },
         "variants": {"v": {"provider": "slow", "prompt": "{{ q }}"}},
     }
     ws = Workspace.open(write_project(tmp_path, cfg, [{"id": "a", "vars": {"q": "x"}}]))
