@@ -48,6 +48,7 @@ class Stats:
     double_sent: int = 0
     errors: list[str] = field(default_factory=list)
     finished: int = 0  # annotators who ran out of items
+    retried: int = 0  # requests resent on a connection closed by the server
 
 
 def cpu_seconds(pid: int) -> float:
@@ -165,6 +166,8 @@ def start_server(root: Path, url: str, port: int, workers: int) -> subprocess.Po
         "--no-access-log",
         "--loop",
         "asyncio",  # as hyouka serve does (see hyouka/web/serve.py)
+        "--timeout-keep-alive",
+        "30",
         "--workers",
         str(workers),
     ]
@@ -202,9 +205,7 @@ async def annotator(
             await asyncio.sleep(rng.uniform(0, 2 * think_ms) / 1000)
         while time.monotonic() < stop_at:
             t0 = time.perf_counter()
-            async with http.get(f"/c/{campaign}") as r:
-                page = await r.text()
-                status = r.status
+            status, page = await fetch(http, "GET", f"/c/{campaign}", None, stats)
             stats.get_ms.append((time.perf_counter() - t0) * 1000)
             action = ACTION.search(page)
             if status != 200 or action is None:
@@ -231,17 +232,35 @@ async def annotator(
                 stats.acked[fields["key"]] = pid
 
 
+async def fetch(
+    http: aiohttp.ClientSession,
+    method: str,
+    path: str,
+    form: dict[str, str] | None,
+    stats: Stats,
+) -> tuple[int, str]:
+    """One request; a connection the server closed as idle is retried, as a browser does
+    (for a POST this is exactly the resend its idempotency key makes safe)."""
+    for attempt in range(3):
+        try:
+            async with http.request(method, path, data=form, allow_redirects=False) as r:
+                return r.status, await r.text()
+        except (aiohttp.ClientOSError, aiohttp.ServerDisconnectedError):
+            if attempt == 2:
+                raise
+            stats.retried += 1
+    raise AssertionError("unreachable")
+
+
 async def post(
     http: aiohttp.ClientSession, action: str, form: dict[str, str], stats: Stats
 ) -> bool:
     t0 = time.perf_counter()
-    async with http.post(action, data=form, allow_redirects=False) as r:
-        await r.read()
-        ok = r.status == 303
+    status, _ = await fetch(http, "POST", action, form, stats)
     stats.post_ms.append((time.perf_counter() - t0) * 1000)
-    if not ok:
-        stats.errors.append(f"POST {r.status}")
-    return ok
+    if status != 303:
+        stats.errors.append(f"POST {status}")
+    return status == 303
 
 
 def verify(url: str, campaign: int, stats: Stats) -> dict[str, int]:
@@ -348,6 +367,7 @@ def bench(db: str, args: argparse.Namespace) -> dict[str, Any]:
         else None,
         "load_average": round(os.getloadavg()[0], 1),
         "double_sent": stats.double_sent,
+        "retried": stats.retried,
         "errors": len(stats.errors),
         "ran_out": stats.finished,
         **checked,

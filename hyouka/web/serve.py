@@ -85,6 +85,10 @@ def serve(
         # uvloop, when installed, left some connections waiting ~8 s under overload in our
         # benchmark (200 annotators, SQLite inline); asyncio's loop stayed fair.
         "loop": "asyncio",
+        # People pause 5-30 s between clicks; uvicorn's 5 s default closed nearly every
+        # connection in between (a reconnect per judgment, and resets when a browser reuses
+        # a connection just as the server closes it).
+        "timeout_keep_alive": 30,
         "proxy_headers": proxy_headers,
         "forwarded_allow_ips": "*" if proxy_headers else None,
         "log_level": log_level,
