@@ -38,7 +38,11 @@ def _workspace_app(project_dir: Path, database_url: str | None, settings: WebSet
 
     ws = Workspace.open(project_dir, database_url)
     human = ws.project.config.human.model_dump()
-    return create_app(ws.store, ws.name, settings, human)
+    app = create_app(ws.store, ws.name, settings, human)
+    # The project's files, so that accepting a proposal on /admin/feedback writes the check
+    # to regressions.yaml at once (without it, `hyouka feedback sync` does it later).
+    app.state.project = ws.project
+    return app
 
 
 def app_from_env() -> FastAPI:
