@@ -113,3 +113,29 @@ def test_killed_run_resumes_without_calling_stored_samples_again(tmp_path: Path)
         runs = conn.execute("select uid, status from runs").fetchall()
     assert rows == (total, total)  # each sample exactly once
     assert runs == [(run_uid, "finished")]  # the same run was resumed, not a new one
+
+
+def test_resume_flag_alone_picks_the_latest_unfinished_run(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from hyouka.api import Workspace
+    from hyouka.cli.main import cli
+
+    root = write_project(
+        tmp_path,
+        {
+            "name": "flag",
+            "providers": {"e": {"type": "echo"}},
+            "variants": {"v": {"provider": "e", "prompt": "{{ q }}"}},
+        },
+        [{"id": "a", "vars": {"q": "x"}}],
+    )
+    runner = CliRunner()
+    out = runner.invoke(cli, ["run", "-p", str(root), "--resume"])
+    assert out.exit_code == 2 and "no unfinished run to resume" in out.output
+    ws = Workspace.open(root)
+    first = ws.run()
+    ws.store.set_run_status(first.run.id, "interrupted")
+    out = runner.invoke(cli, ["run", "-p", str(root), "--resume", "--json"])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.output)["run"] == first.run.uid

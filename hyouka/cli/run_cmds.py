@@ -83,9 +83,12 @@ def execute_run(ws: Workspace, quiet: bool = False, **options: Any) -> RunResult
 @click.option(
     "--resume",
     "resume",
+    is_flag=False,
+    flag_value="unfinished",
     default=None,
-    metavar="RUN",
-    help="Resume this run. By default an unfinished identical run is resumed.",
+    metavar="[RUN]",
+    help="Resume RUN (alone: the latest unfinished run). Rerunning the same command resumes "
+    "an unfinished identical run anyway.",
 )
 @click.option("--new", "new_run", is_flag=True, help="Start a new run even if one is unfinished.")
 @click.option("--skip-bad-rows", is_flag=True, help="Run the good rows of a broken dataset.")

@@ -267,6 +267,11 @@ class Runner:
     def _select_run(self, plan: _Plan) -> tuple[RunInfo, bool]:
         cfg = self.project.config
         resume = self.options.resume
+        if resume == "unfinished":  # `hyouka run --resume` without a run id
+            latest = self.store.latest_unfinished_run(cfg.name)
+            if latest is None:
+                raise HyoukaError("there is no unfinished run to resume (see: hyouka runs)")
+            resume = latest.uid
         if resume and resume != "auto":
             run = self.store.get_run(resume, cfg.name)
             if run.fingerprint != plan.fingerprint:
