@@ -81,7 +81,10 @@ def run_write(store: Store, work: Callable[[Connection], T], attempts: int = 4) 
                 return work(conn)
         except OperationalError as exc:
             code = getattr(exc.orig, "sqlstate", None)
-            if code not in _RETRY_SQLSTATES or attempt == attempts - 1:
+            # A connection the server dropped (restart, idle timeout) is invalidated by
+            # SQLAlchemy; the next attempt gets a fresh one (the engine does not pre-ping).
+            retry = code in _RETRY_SQLSTATES or exc.connection_invalidated
+            if not retry or attempt == attempts - 1:
                 raise
             time.sleep(0.01 * (attempt + 1))
     raise AssertionError("unreachable")  # pragma: no cover
