@@ -32,7 +32,7 @@ class DemoSize:
     rag_samples: int
 
 
-FULL = DemoSize(support_cases=6, support_samples=3, rag_cases=8, rag_samples=1)
+FULL = DemoSize(support_cases=4, support_samples=3, rag_cases=5, rag_samples=1)
 QUICK = DemoSize(support_cases=3, support_samples=2, rag_cases=4, rag_samples=1)
 
 
