@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -568,18 +567,3 @@ class Runner:
             "attempts": 0,
         }
         return SampleRecord(row, scores=self._scores(work, plan, row))
-
-
-def run_sync(
-    project: Project,
-    store: Store,
-    options: RunOptions | None = None,
-    on_progress: Callable[[Progress], None] | None = None,
-) -> RunResult:
-    """Run to completion from synchronous code."""
-    runner = Runner(project, store, options or RunOptions(), on_progress)
-    return asyncio.run(runner.execute())
-
-
-def now_ms() -> float:
-    return time.perf_counter() * 1000
