@@ -16,15 +16,29 @@ from sqlalchemy import select
 
 from hyouka import humans
 from hyouka.store.schema import assignments, campaign_items, judgments
+from hyouka.web import WebSettings
 
 PEOPLE = 24
 OVERLAP = 3
 
 
 @pytest.mark.slow
-def test_a_crowd_of_double_clickers_loses_nothing(db_url: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("inline", [None, False], ids=["chosen", "threads"])
+def test_a_crowd_of_double_clickers_loses_nothing(
+    db_url: str, tmp_path: Path, inline: bool | None
+) -> None:
+    """``chosen``: where the server puts the queries by itself (on the event loop for SQLite
+    and this near PostgreSQL); ``threads``: on the thread pool, as for a far database."""
+    settings = WebSettings(inline=inline)
     with (
-        env_for(tmp_path / "p", db_url, n_variants=3, overlap=OVERLAP, people=PEOPLE) as e,
+        env_for(
+            tmp_path / "p",
+            db_url,
+            n_variants=3,
+            overlap=OVERLAP,
+            people=PEOPLE,
+            settings=settings,
+        ) as e,
         ServerThread(e.app) as server,
     ):
         statuses: Counter[int] = Counter()

@@ -1,4 +1,5 @@
-"""Running the server: logs without sign-in tokens, one process on SQLite, the env factory."""
+"""Running the server: logs without sign-in tokens, one process on SQLite, the env factory,
+where the judging screens' queries run."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from pathlib import Path
 
 import pytest
 from humans_env import anonymous, write_project
+from pg import pg_session_url  # noqa: F401  (a fixture)
 
 from hyouka.humans import HumanEvalError
+from hyouka.store.db import round_trip_ms
 from hyouka.web.serve import RedactSigninTokens, app_from_env, serve
 
 
@@ -51,3 +54,41 @@ def test_the_factory_reads_the_project_from_the_environment(
     assert (tmp_path / "env.db").exists()
     assert anonymous(app).get("/healthz").text == "ok"
     ctx.store.close()
+
+
+def test_a_near_postgresql_is_queried_on_the_event_loop_a_far_one_on_threads(
+    pg_session_url: str,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from hyouka.store.store import Store
+    from hyouka.web import context
+
+    store = Store.open(pg_session_url)
+    try:
+        ms = round_trip_ms(store.engine)
+        assert 0 < ms < context.INLINE_MAX_ROUND_TRIP_MS  # 127.0.0.1: well under 0.5 ms
+        inline, why = context.choose_inline(store, None)
+        assert inline is True and why.startswith("database round trip ")
+        # The same database seen as far away: requests go to the thread pool.
+        monkeypatch.setattr(context, "INLINE_MAX_ROUND_TRIP_MS", ms / 100)
+        inline, why = context.choose_inline(store, None)
+        assert inline is False and ">=" in why
+        # A setting wins over the measurement.
+        assert context.choose_inline(store, True) == (
+            True,
+            "set in the settings (HYOUKA_WEB_INLINE)",
+        )
+    finally:
+        store.close()
+
+
+def test_sqlite_is_always_queried_on_the_event_loop(tmp_path: Path) -> None:
+    from hyouka.store.store import Store
+    from hyouka.web import context
+
+    store = Store.open(f"sqlite:///{tmp_path / 's.db'}")
+    try:
+        assert context.choose_inline(store, None) == (True, "SQLite")
+        assert context.choose_inline(store, False)[0] is False
+    finally:
+        store.close()

@@ -8,11 +8,13 @@ migrations are explicit (``hyouka db upgrade``); opening an out-of-date PostgreS
 from __future__ import annotations
 
 import functools
+import statistics
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
@@ -81,6 +83,20 @@ def create(url: str) -> Engine:
         )
     except (NoSuchModuleError, ModuleNotFoundError):
         raise MissingDependencyError("psycopg", "postgres", "A PostgreSQL store") from None
+
+
+def round_trip_ms(engine: Engine, tries: int = 15) -> float:
+    """The median time of a trivial query (``SELECT 1``) on one pooled connection, in ms:
+    how far the database is, as the code that queries it sees it (driver and network)."""
+    times: list[float] = []
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))  # the first one may open the connection
+        for _ in range(tries):
+            started = time.perf_counter()
+            conn.execute(text("SELECT 1"))
+            times.append((time.perf_counter() - started) * 1000)
+        conn.rollback()
+    return statistics.median(times)
 
 
 def _alembic_config(engine: Engine) -> Config:

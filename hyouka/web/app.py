@@ -8,6 +8,7 @@ the language switch, ``/healthz`` and the static files needs a session.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -31,6 +32,7 @@ from hyouka.web.context import (
     Forbidden,
     NotSignedIn,
     WebContext,
+    choose_inline,
     make_env,
     render,
     translator,
@@ -40,6 +42,8 @@ from hyouka.web.routes_api import ApiError, api_admin
 from hyouka.web.security import SESSION_COOKIE, SecurityHeaders
 from hyouka.web.settings import WebSettings
 
+# uvicorn's logger: what it prints at start-up, `hyouka serve` prints.
+log = logging.getLogger("uvicorn.error")
 STATIC = Path(__file__).parent / "static"
 
 
@@ -72,8 +76,14 @@ def create_app(
         redoc_url=None,
         openapi_url=None,  # served below, behind sign-in
     )
+    inline, why = choose_inline(store, settings.inline)
+    log.info(
+        "hyouka: judging requests run %s (%s)",
+        "on the event loop" if inline else f"on {threads} worker threads",
+        why,
+    )
     app.state.hyouka = WebContext(
-        store, project, settings, ItemCache(settings.item_cache_size), make_env()
+        store, project, settings, ItemCache(settings.item_cache_size), make_env(), inline
     )
     app.state.human_defaults = dict(human_defaults or {})
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")

@@ -24,4 +24,5 @@ class WebSettings:
     default_locale: str = "ja"
     item_cache_size: int = 20000
     threads: int | None = None  # request worker threads (default: 2 on SQLite, 8 otherwise)
-    inline: bool | None = None  # judging screens' queries on the event loop (default: SQLite)
+    inline: bool | None = None  # judging screens' queries on the event loop (default: SQLite
+    # or a PostgreSQL under 0.5 ms away; see hyouka.web.context.choose_inline)
