@@ -129,3 +129,31 @@ def test_run_overview_lists_variants_and_cases(env: Env) -> None:
     assert overview.variant_names == ("zzalpha-secret", "zzbeta-secret")
     assert overview.n_cases == len(QUESTIONS)
     assert overview.case_keys == ("q0", "q1", "q2", "q3")
+
+
+def test_a_campaign_for_some_groups_names_only_groups_people_are_in(env: Env) -> None:
+    assert env.campaign.groups == ()  # by default: everyone
+    spec = CampaignSpec(name="ops-only", groups=["operators", " operators ", ""])
+    created = humans.create_campaign(env.store, env.project, env.run_id, spec)
+    assert created.groups == ("operators",)
+    assert humans.get_campaign(env.store, env.project, "ops-only").groups == ("operators",)
+    typo = CampaignSpec(name="typo", groups=["operators", "oprators"])
+    with pytest.raises(HumanEvalError) as refused:
+        humans.create_campaign(env.store, env.project, env.run_id, typo)
+    assert str(refused.value).startswith(
+        "nobody is in group(s) oprators (groups: operators, pdm); add the people first"
+    )
+    assert refused.value.code == "error.unknown_group"
+    with pytest.raises(NotFoundError):
+        humans.get_campaign(env.store, env.project, "typo")  # nothing was created
+
+
+def test_who_a_campaign_is_open_to(env: Env) -> None:
+    spec = CampaignSpec(name="pdm-only", groups=["pdm"])
+    pdm_only = humans.create_campaign(env.store, env.project, env.run_id, spec)
+    operator = env.people[0][0]
+    researcher, _ = humans.add_annotator(env.store, env.project, "kenkyu", "pdm")
+    assert operator.group == "operators" and not pdm_only.open_to(operator)
+    assert pdm_only.open_to(researcher)
+    assert pdm_only.open_to(env.admin)  # admins may open any campaign
+    assert env.campaign.open_to(operator) and env.campaign.open_to(researcher)

@@ -109,8 +109,16 @@ def test_campaigns_create_list_close(project: Path) -> None:
         )
     )
     assert rated["items"] == 1 and rated["mode"] == "rating"
+    assert rated["groups"] == []
+    _run(project, "annotators", "add", "tanaka", "--group", "operators")
+    out = _run(project, "campaigns", "create", "ops", "--group", "operators", "--overlap", "1")
+    assert out.strip().endswith("for operators")
     listed = json.loads(_run(project, "campaigns", "list", "--json"))
-    assert [(c["name"], c["needed"]) for c in listed] == [("round-1", 16), ("rate-beta", 3)]
+    assert [(c["name"], c["needed"], c["groups"]) for c in listed] == [
+        ("round-1", 16, []),
+        ("rate-beta", 3, []),
+        ("ops", 8, ["operators"]),
+    ]
     _run(project, "campaigns", "close", "round-1")
     assert humans.get_campaign(ws.store, "cli-proj", "round-1").status == "closed"
     _run(project, "campaigns", "open", "round-1")

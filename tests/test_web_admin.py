@@ -95,7 +95,9 @@ def test_creating_a_campaign_from_the_admin_page(env: Env) -> None:
         "seed": "3",
         "max_samples": "",
         "assignment_minutes": "15",
+        "group": ["operators"],
     }
+    assert 'name="group" value="operators"' in form and 'name="group" value="pdm"' in form
     created = admin.post("/admin/campaigns", data=data, follow_redirects=False)
     assert created.status_code == 303
     campaign = humans.get_campaign(env.store, env.project, "rating-round")
@@ -107,6 +109,8 @@ def test_creating_a_campaign_from_the_admin_page(env: Env) -> None:
         3,
     )
     assert campaign.assignment_minutes == 15 and campaign.instructions == "採点してください"
+    assert campaign.groups == ("operators",)
+    assert "For: operators" in admin.get(f"/admin/campaigns/{campaign.id}").text
     assert humans.campaign_progress(env.store, campaign).items == 2
     again = admin.post("/admin/campaigns", data=data)
     assert again.status_code == 400 and "already exists" in again.text

@@ -21,7 +21,7 @@ from pg import pg_session_url  # noqa: F401
 from sqlalchemy import select
 
 from hyouka import humans
-from hyouka.store.schema import judgments, samples, variants
+from hyouka.store.schema import assignments, judgments, samples, variants
 
 
 def _judgments(e: Env) -> list[dict[str, object]]:
@@ -254,3 +254,24 @@ def test_finished_and_closed_campaigns_say_so(db_url: str, tmp_path: Path) -> No
         assert "This evaluation is closed" in other.get(f"/c/{e.campaign.id}").text
         assert "nothing to judge right now" in other.get("/").text
         assert other.get("/c/99999").status_code == 404
+
+
+def test_a_campaign_for_another_group_is_neither_listed_nor_served(env: Env) -> None:
+    _, researcher_token = humans.add_annotator(env.store, env.project, "kenkyu", "researchers")
+    spec = humans.CampaignSpec(name="research-only", groups=["researchers"])
+    research = humans.create_campaign(env.store, env.project, env.run_id, spec)
+    operator = signed_in(env.app, env.people[0][1])
+    home = operator.get("/").text
+    assert f'href="/c/{env.campaign.id}"' in home and f'href="/c/{research.id}"' not in home
+    refused = operator.get(f"/c/{research.id}")
+    assert refused.status_code == 403 and "この評価は別のグループの方が対象です" in refused.text
+    with env.store.engine.connect() as conn:
+        handed_out = conn.execute(
+            select(assignments.c.id).where(assignments.c.campaign_id == research.id)
+        ).all()
+    assert handed_out == []  # refusing handed nothing out
+    researcher = signed_in(env.app, researcher_token)
+    assert f'href="/c/{research.id}"' in researcher.get("/").text
+    assert "action" in form_fields(researcher.get(f"/c/{research.id}").text)
+    admin = signed_in(env.app, env.admin_token)  # group pdm: admins may open it anyway
+    assert "action" in form_fields(admin.get(f"/c/{research.id}").text)

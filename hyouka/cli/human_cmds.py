@@ -182,6 +182,12 @@ def campaigns_group() -> None:
 @click.option("--rubric", default=None, help="Rubric text or a file (default: human.rubric).")
 @click.option("--instructions", default=None, help="Text or a file (default: human.instructions).")
 @click.option("--tag", "tags", multiple=True, help="Quick tag (repeat; default: human.tags).")
+@click.option(
+    "--group",
+    "groups",
+    multiple=True,
+    help="Only people of this annotator group judge it (repeat). Default: everyone.",
+)
 @click.option("--seed", type=int, default=None, help="Order and left/right seed (default: seed).")
 @click.option("--max-samples", type=int, default=None, help="Sample indices per case to use.")
 @click.option(
@@ -203,6 +209,7 @@ def campaigns_create(
     rubric: str | None,
     instructions: str | None,
     tags: tuple[str, ...],
+    groups: tuple[str, ...],
     seed: int | None,
     max_samples: int | None,
     assignment_minutes: int,
@@ -223,6 +230,7 @@ def campaigns_create(
         seed=ws.project.config.seed if seed is None else seed,
         max_samples=max_samples,
         assignment_minutes=assignment_minutes,
+        groups=groups,
     )
     run = ws.get_run(run_ref)
     campaign = humans.create_campaign(ws.store, ws.name, run.id, spec)
@@ -230,9 +238,10 @@ def campaigns_create(
     if as_json:
         print_json({**campaign.__dict__, "items": progress.items})
         return
+    who = f"for {', '.join(campaign.groups)}" if campaign.groups else "for everyone"
     console.print(
         f"campaign {campaign.id} '{campaign.name}': {progress.items} items × overlap "
-        f"{campaign.overlap} ({campaign.mode}) from run {run.uid}"
+        f"{campaign.overlap} ({campaign.mode}) from run {run.uid}, {who}"
     )
 
 
@@ -254,12 +263,13 @@ def campaigns_list(project_dir: Path, as_json: bool) -> None:
             ]
         )
         return
-    table = Table("id", "name", "mode", "items", "overlap", "judged", "status")
+    table = Table("id", "name", "mode", "for", "items", "overlap", "judged", "status")
     for c, p in rows:
         table.add_row(
             str(c.id),
             c.name,
             c.mode,
+            ", ".join(c.groups) or "everyone",
             str(p.items),
             str(c.overlap),
             f"{p.judged}/{p.needed}",

@@ -7,6 +7,10 @@ Items are built once, when the campaign is created, and never change:
 - rating mode: one item per ``ok`` output.
 
 Item positions are shuffled with the campaign's seed (stored), so people see a mix of cases.
+
+A campaign may be for some annotator groups only (``groups``: e.g. the operators who will use
+the app); people of other groups neither see it nor get its items. Admins may open any
+campaign (to try the screen before sending the links).
 """
 
 from __future__ import annotations
@@ -23,8 +27,16 @@ from sqlalchemy.exc import IntegrityError
 
 from hyouka.errors import NotFoundError
 from hyouka.humans._tx import as_utc, inserted_id, reading, write_tx
-from hyouka.humans.people import HumanEvalError
-from hyouka.store.schema import campaign_items, campaigns, cases, run_variants, samples, variants
+from hyouka.humans.people import Annotator, HumanEvalError
+from hyouka.store.schema import (
+    annotators,
+    campaign_items,
+    campaigns,
+    cases,
+    run_variants,
+    samples,
+    variants,
+)
 from hyouka.store.store import Store
 
 MODES = ("pairwise", "rating", "pairwise+rating")
@@ -47,6 +59,7 @@ class CampaignSpec:
     seed: int = 0
     max_samples: int | None = None  # use sample indices 0..max_samples-1 of each case
     assignment_minutes: int = 30
+    groups: Sequence[str] = ()  # annotator groups who judge it; empty: everyone
 
 
 @dataclass(frozen=True)
@@ -65,6 +78,12 @@ class Campaign:
     status: str
     assignment_minutes: int
     created_at: datetime | None = field(default=None, compare=False)
+    groups: tuple[str, ...] = ()  # empty: everyone
+
+    def open_to(self, person: Annotator) -> bool:
+        """Whether this person may judge here: everyone when no groups are set, else the
+        people of those groups, and admins."""
+        return not self.groups or person.group in self.groups or person.is_admin
 
     @property
     def pairwise(self) -> bool:
@@ -102,6 +121,7 @@ def campaign_from_row(row: Mapping[Any, Any]) -> Campaign:
         status=str(row["status"]),
         assignment_minutes=int(row["assignment_minutes"]),
         created_at=as_utc(row["created_at"]),
+        groups=tuple(str(g) for g in row["groups"] or ()),
     )
 
 
@@ -138,6 +158,30 @@ def _check_spec(spec: CampaignSpec) -> None:
         raise HumanEvalError("assignment minutes must be between 1 and 1440", "error.generic")
     if len(spec.tags) > MAX_TAGS:
         raise HumanEvalError(f"at most {MAX_TAGS} quick tags", "error.too_many_tags")
+
+
+def _check_groups(conn: Connection, project: str, groups: Sequence[str]) -> list[str]:
+    """The campaign's groups, each one the group of somebody in the project (a typo would
+    otherwise shut everyone out of the campaign)."""
+    wanted = list(dict.fromkeys(g.strip() for g in groups if g.strip()))
+    if not wanted:
+        return []
+    known = {
+        str(g)
+        for (g,) in conn.execute(
+            select(annotators.c.group_name).where(annotators.c.project == project).distinct()
+        )
+        if g
+    }
+    unknown = [g for g in wanted if g not in known]
+    if unknown:
+        raise HumanEvalError(
+            f"nobody is in group(s) {', '.join(unknown)} (groups: "
+            f"{', '.join(sorted(known)) or 'none yet'}); add the people first "
+            "(hyouka annotators add NAME --group GROUP) or check the spelling",
+            "error.unknown_group",
+        )
+    return wanted
 
 
 def _resolve_variants(conn: Connection, run_id: int, names: Sequence[str]) -> list[int]:
@@ -190,6 +234,7 @@ def create_campaign(store: Store, project: str, run_id: int, spec: CampaignSpec)
     tags = [t.strip() for t in spec.tags if t.strip()]
     try:
         with write_tx(store) as conn:
+            groups = _check_groups(conn, project, spec.groups)
             variant_ids = _resolve_variants(conn, run_id, spec.variants)
             pairwise = spec.mode != "rating"
             if pairwise and len(variant_ids) < 2:
@@ -218,6 +263,7 @@ def create_campaign(store: Store, project: str, run_id: int, spec: CampaignSpec)
                         seed=spec.seed,
                         status="open",
                         assignment_minutes=spec.assignment_minutes,
+                        groups=groups,
                     )
                 )
             )

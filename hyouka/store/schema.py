@@ -222,6 +222,8 @@ campaigns = Table(
     _created(),
     # an assignment not judged within this many minutes returns to the pool (0002)
     Column("assignment_minutes", Integer, nullable=False, default=30, server_default="30"),
+    # the annotator groups that may judge it; empty: everyone (0004)
+    Column("groups", JSON, nullable=False, default=list, server_default="[]"),
     UniqueConstraint("project", "name"),
 )
 

@@ -46,6 +46,7 @@ class CampaignOut(BaseModel):
     overlap: int
     status: str
     tags: list[str]
+    groups: list[str] = Field(description="annotator groups who judge it; empty: everyone")
     seed: int
     items: int
     judged: int = Field(description="distinct (item, person) judgments, capped at the overlap")

@@ -142,8 +142,8 @@ def _add_error_handlers(app: FastAPI) -> None:
     async def not_signed_in(request: Request, _exc: Exception) -> Response:
         return _error(request, 401, "signin.required_body", "signin.required_title")
 
-    async def forbidden(request: Request, _exc: Exception) -> Response:
-        return _error(request, 403, "error.admins_only")
+    async def forbidden(request: Request, exc: Exception) -> Response:
+        return _error(request, 403, getattr(exc, "code", "error.admins_only"))
 
     async def bad_request(request: Request, exc: Exception) -> Response:
         return _error(request, 400, getattr(exc, "code", "error.generic"))

@@ -118,7 +118,11 @@ class NotSignedIn(Exception):
 
 
 class Forbidden(Exception):
-    """Signed in, but this page is for admins."""
+    """Signed in, but not allowed here; ``code`` names the message in the catalogs."""
+
+    def __init__(self, code: str = "error.admins_only") -> None:
+        super().__init__(code)
+        self.code = code
 
 
 class BadRequest(Exception):

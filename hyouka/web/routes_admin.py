@@ -72,8 +72,16 @@ def new_campaign(
         defaults=human,
         error=None,
         runs=ctx.store.list_runs(ctx.project, limit=30),
+        groups=_groups(request),
+        chosen_groups=[],
         **_run_choices(request, run),
     )
+
+
+def _groups(request: Request) -> list[str]:
+    """The project's annotator groups (what a campaign can be limited to)."""
+    ctx = web(request)
+    return sorted({p.group for p in list_annotators(ctx.store, ctx.project) if p.group})
 
 
 def _human_defaults(request: Request) -> dict[str, Any]:
@@ -108,6 +116,7 @@ def create(
     seed: int = Form(0),
     max_samples: str = Form(""),
     assignment_minutes: int = Form(30),
+    group: list[str] = Form([]),  # noqa: B008
 ) -> Response:
     check_csrf(who, csrf)
     ctx = web(request)
@@ -123,6 +132,7 @@ def create(
         seed=seed,
         max_samples=int(max_samples) if max_samples.strip().isdigit() else None,
         assignment_minutes=assignment_minutes,
+        groups=group,
     )
     choices = _run_choices(request, run)
     try:
@@ -144,6 +154,8 @@ def create(
             error=translator(request)(exc.code),
             name=name,
             runs=ctx.store.list_runs(ctx.project, limit=30),
+            groups=_groups(request),
+            chosen_groups=group,
             **choices,
         )
     return RedirectResponse(f"/admin/campaigns/{campaign.id}", status_code=303)

@@ -147,6 +147,7 @@ def _campaign_out(request: Request, campaign: Any) -> dict[str, Any]:
     return {
         **campaign.__dict__,
         "tags": list(campaign.tags),
+        "groups": list(campaign.groups),
         "items": progress.items,
         "judged": progress.judged,
         "needed": progress.needed,

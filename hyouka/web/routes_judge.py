@@ -29,7 +29,16 @@ from hyouka.humans import (
     skip_assignment,
     submit_judgment,
 )
-from hyouka.web.context import Viewer, call_db, check_csrf, render, translator, viewer, web
+from hyouka.web.context import (
+    Forbidden,
+    Viewer,
+    call_db,
+    check_csrf,
+    render,
+    translator,
+    viewer,
+    web,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -48,6 +57,7 @@ def _home(request: Request, who: Viewer) -> Response:
             "mine": my_done(ctx.store, c.id, who.id),
         }
         for c in list_campaigns(ctx.store, ctx.project, status="open")
+        if c.open_to(who.annotator)
     ]
     return render(request, "home.html", rows=rows)
 
@@ -69,6 +79,8 @@ async def next_item(
 
 def _next_item(request: Request, campaign_id: int, who: Viewer) -> Response:
     campaign = _campaign(request, campaign_id)
+    if not campaign.open_to(who.annotator):
+        raise Forbidden("error.campaign_not_for_you")
     assignment = next_assignment(web(request).store, campaign, who.id)
     if assignment is None:
         return _finished(request, campaign, who)
