@@ -46,6 +46,11 @@ class ProviderConfig(BaseModel):
     rpm: float | None = Field(None, gt=0, description="requests per minute limit")
     tpm: float | None = Field(None, gt=0, description="tokens per minute limit")
     concurrency: int | None = Field(None, ge=1, description="max calls in flight")
+    adaptive: bool = Field(
+        True,
+        description="on 429s halve the calls in flight, then add one back per run of "
+        "successes (AIMD), up to `concurrency` (else the run's)",
+    )
     pricing: PricingConfig | None = None
 
     @property

@@ -57,9 +57,10 @@ def execute_run(ws: Workspace, quiet: bool = False, **options: Any) -> RunResult
             elapsed = bar.tasks[0].elapsed or 0.0
             rate = (p.done - p.skipped - p.cached) / elapsed if elapsed > 0 else 0.0
             cost = f" · ${p.cost:.4f}" if p.cost else ""
+            refused = f" · 429s {p.rate_limited}" if p.rate_limited else ""
             extra = (
                 f"errors {p.errors} · cached {p.cached} · resumed {p.skipped} · "
-                f"tokens {p.input_tokens + p.output_tokens:,}{cost}"
+                f"tokens {p.input_tokens + p.output_tokens:,}{cost}{refused}"
             )
             bar.update(task, total=p.total, completed=p.done, rate=f"{rate:.1f}/s", extra=extra)
 
@@ -132,6 +133,7 @@ def run_cmd(
                 "status": run.status,
                 "resumed": result.resumed,
                 "progress": result.progress.__dict__,
+                "limits": {name: r.__dict__ for name, r in result.limits.items()},
                 "variants": as_dicts(summaries),
             }
         )
@@ -146,7 +148,21 @@ def run_cmd(
         f"run [bold]{run.uid}[/] ({how}): {p.done} samples, {p.calls} calls, "
         f"{p.cached} cached, {p.skipped} already stored, {p.errors} errors"
     )
+    print_limits(result)
     print_summary(summaries)
+
+
+def print_limits(result: RunResult) -> None:
+    """Providers that refused calls (429): how far calls in flight came down, and a hint."""
+    for name, r in result.limits.items():
+        if not r.cuts:
+            continue
+        console.print(
+            f"[yellow]{name}[/]: rate-limited ({result.progress.rate_limited} calls refused "
+            f"with 429 in all, each retried); calls in flight were halved {r.cuts} times, "
+            f"down to {r.lowest}, {r.final} at the end (of {r.ceiling}). Setting "
+            f"providers.{name}.concurrency: {max(1, r.final)} avoids most of the refusals."
+        )
 
 
 def print_summary(summaries: list[VariantSummary]) -> None:

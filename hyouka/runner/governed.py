@@ -1,4 +1,5 @@
-"""A provider under its limits: rate limits, an in-flight cap and a per-call timeout.
+"""A provider under its limits: rate limits, calls in flight (adapting to 429s) and a per-call
+timeout.
 
 The timeout starts when the call starts, after the wait for a slot: a local model that runs one
 call at a time (``max_concurrency = 1``) must not time out calls that are merely queued. App
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 
-from hyouka.errors import ProviderTimeoutError
+from hyouka.errors import ProviderTimeoutError, RateLimitedError
 from hyouka.providers.base import GenerateRequest, Generation, Provider
 from hyouka.runner.limits import ProviderLimits
 
@@ -26,8 +27,7 @@ class GovernedProvider:
         )
         await self.limits.before(estimate)
         slots = self.limits.slots
-        if slots is not None:
-            await slots.acquire()
+        ticket = await slots.acquire() if slots is not None else 0
         try:
             async with asyncio.timeout(request.timeout):
                 gen = await self.inner.generate(request)
@@ -35,9 +35,15 @@ class GovernedProvider:
             raise ProviderTimeoutError(
                 f"no answer within {request.timeout:g} s", retryable=True
             ) from None
+        except RateLimitedError:
+            if slots is not None:
+                slots.rate_limited(ticket)
+            raise
         finally:
             if slots is not None:
-                slots.release()
+                await slots.release()
+        if slots is not None:
+            await slots.succeeded()
         total = (gen.input_tokens or 0) + (gen.output_tokens or 0)
         self.limits.after(estimate, total if gen.input_tokens is not None else None)
         return gen

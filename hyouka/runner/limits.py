@@ -1,10 +1,18 @@
-"""Per-provider rate limits (requests/min, tokens/min) and the retry schedule."""
+"""Per-provider rate limits (requests/min, tokens/min), calls in flight, and the retry schedule.
+
+Calls in flight adapt to the provider (AIMD, as TCP does and as promptfoo and Inspect AI do for
+model APIs): a 429 halves the number of calls allowed in flight, and every run of successes as
+long as that number adds one back, up to the configured cap. Halving happens once per
+episode: the 429s of calls that were sent before the last cut do not cut again (they were sent
+under the old limit), so a burst of 429s from one moment halves once, not down to one.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import random
 import time
+from dataclasses import dataclass
 
 
 class TokenBucket:
@@ -42,13 +50,95 @@ class TokenBucket:
         self.level -= amount
 
 
-class ProviderLimits:
-    """The rate limits and in-flight cap of one provider."""
+@dataclass(frozen=True)
+class SlotsReport:
+    """How a provider's calls in flight went during a run."""
 
-    def __init__(self, rpm: float | None, tpm: float | None, concurrency: int | None) -> None:
+    ceiling: int  # the cap: the provider's ``concurrency``, else the run's
+    lowest: int  # the lowest limit reached after 429s
+    final: int  # the limit at the end
+    cuts: int  # how many times 429s halved it
+    adaptive: bool
+
+
+class Slots:
+    """Calls in flight, at most ``limit``; with ``adaptive``, the limit follows 429s (AIMD).
+
+    ``acquire()`` returns a ticket (the episode the call was sent in) to hand back to
+    :meth:`rate_limited`, so that only a call sent under the current limit can cut it.
+    """
+
+    def __init__(self, ceiling: int, adaptive: bool = True, floor: int = 1) -> None:
+        self.ceiling = max(1, ceiling)
+        self.floor = max(1, min(floor, self.ceiling))
+        self.adaptive = adaptive
+        self.limit = self.ceiling
+        self.lowest = self.ceiling
+        self.in_flight = 0
+        self.cuts = 0
+        self._episode = 0
+        self._successes = 0
+        self._changed = asyncio.Condition()
+
+    async def acquire(self) -> int:
+        async with self._changed:
+            await self._changed.wait_for(lambda: self.in_flight < self.limit)
+            self.in_flight += 1
+            return self._episode
+
+    async def release(self) -> None:
+        async with self._changed:
+            self.in_flight -= 1
+            self._changed.notify()
+
+    def rate_limited(self, ticket: int) -> None:
+        """A call sent in episode ``ticket`` was refused with a 429."""
+        if not self.adaptive or ticket != self._episode:
+            return
+        self._episode += 1
+        self._successes = 0
+        cut = max(self.floor, self.limit // 2)
+        if cut < self.limit:
+            self.limit = cut
+            self.cuts += 1
+            self.lowest = min(self.lowest, cut)
+
+    async def succeeded(self) -> None:
+        """A call was answered: after ``limit`` answers in a row, allow one more in flight."""
+        if not self.adaptive or self.limit >= self.ceiling:
+            return
+        self._successes += 1
+        if self._successes >= self.limit:
+            self._successes = 0
+            async with self._changed:
+                self.limit += 1
+                self._changed.notify()
+
+    def report(self) -> SlotsReport:
+        return SlotsReport(self.ceiling, self.lowest, self.limit, self.cuts, self.adaptive)
+
+
+class ProviderLimits:
+    """The rate limits and calls in flight of one provider.
+
+    ``concurrency``: the provider's cap on calls in flight (None: only the run's). With
+    ``adaptive``, calls in flight start at the cap (else at ``run_concurrency``) and follow the
+    provider's 429s; without, a ``concurrency`` cap is fixed and no cap means none.
+    """
+
+    def __init__(
+        self,
+        rpm: float | None,
+        tpm: float | None,
+        concurrency: int | None,
+        *,
+        adaptive: bool = False,
+        run_concurrency: int | None = None,
+    ) -> None:
         self.requests = TokenBucket(rpm) if rpm else None
         self.tokens = TokenBucket(tpm) if tpm else None
-        self.slots = asyncio.Semaphore(concurrency) if concurrency else None
+        ceiling = concurrency or (run_concurrency if adaptive else None)
+        self.slots = Slots(ceiling, adaptive=adaptive and ceiling > 1) if ceiling else None
 
     async def before(self, estimated_tokens: int) -> None:
         if self.requests is not None:

@@ -21,14 +21,20 @@ from typing import Any
 
 from hyouka.config import Project
 from hyouka.datasets import Case, Dataset, load_dataset
-from hyouka.errors import ConfigError, HyoukaError, ProviderError, ProviderTimeoutError
+from hyouka.errors import (
+    ConfigError,
+    HyoukaError,
+    ProviderError,
+    ProviderTimeoutError,
+    RateLimitedError,
+)
 from hyouka.hashing import content_hash, derive_seed
 from hyouka.plugins import provider_factories
 from hyouka.providers.base import GenerateRequest, Generation, Provider
 from hyouka.providers.builtin import ProviderEnv
 from hyouka.providers.http import HttpTransport
 from hyouka.runner.governed import GovernedProvider
-from hyouka.runner.limits import ProviderLimits, backoff_delay
+from hyouka.runner.limits import ProviderLimits, SlotsReport, backoff_delay
 from hyouka.runner.writer import SampleWriter
 from hyouka.scorers.base import Check, SampleView
 from hyouka.scorers.engine import CheckSet, compile_checks, score_sample
@@ -66,6 +72,7 @@ class Progress:
     output_tokens: int = 0
     cost: float = 0.0
     calls: int = 0
+    rate_limited: int = 0  # calls a provider refused with a 429 (retried)
 
 
 @dataclass
@@ -75,6 +82,8 @@ class RunResult:
     resumed: bool
     bad_rows: list[str] = field(default_factory=list)
     judges: Any = None  # hyouka.scorers.judge_runner.JudgeRunStats when judges ran
+    # per provider: how its calls in flight went (cut by 429s or not)
+    limits: dict[str, SlotsReport] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -234,6 +243,10 @@ class Runner:
         self.app_providers: dict[str, Provider] = {}
         self._rng = random.Random()
 
+    @property
+    def _concurrency(self) -> int:
+        return self.options.concurrency or self.project.config.concurrency
+
     # -- set-up -----------------------------------------------------------------------------
 
     def _build_providers(self, plan: _Plan) -> None:
@@ -252,7 +265,14 @@ class Runner:
             inner = factory(name, pcfg, env)
             # A provider may declare how many calls it can serve at once (llamacpp: 1).
             cap = pcfg.concurrency or getattr(inner, "max_concurrency", None)
-            self.providers[name] = GovernedProvider(inner, ProviderLimits(pcfg.rpm, pcfg.tpm, cap))
+            limits = ProviderLimits(
+                pcfg.rpm,
+                pcfg.tpm,
+                cap,
+                adaptive=pcfg.adaptive,
+                run_concurrency=self._concurrency,
+            )
+            self.providers[name] = GovernedProvider(inner, limits)
         from hyouka.providers.python_app import PythonAppProvider, import_app
 
         for variant, _ in plan.variants:
@@ -326,7 +346,14 @@ class Runner:
             writer.close()
             self.store.set_run_status(run.id, status)
             self._notify()
-        return RunResult(self.store.get_run(run.uid), self.progress, resumed, plan.bad_rows, judges)
+        limits = {
+            name: p.limits.slots.report()
+            for name, p in self.providers.items()
+            if p.limits.slots is not None and p.limits.slots.adaptive
+        }
+        return RunResult(
+            self.store.get_run(run.uid), self.progress, resumed, plan.bad_rows, judges, limits
+        )
 
     async def _run_judges(self, plan: _Plan, run: RunInfo, writer: SampleWriter) -> Any:
         """Judges configured in ``checks:`` grade the stored samples (hyouka/scoring.py)."""
@@ -352,7 +379,7 @@ class Runner:
             self.on_progress(self.progress)
 
     async def _run_all(self, plan: _Plan, run: RunInfo, writer: SampleWriter) -> None:
-        concurrency = self.options.concurrency or self.project.config.concurrency
+        concurrency = self._concurrency
         queue: asyncio.Queue[_Work | None] = asyncio.Queue(maxsize=concurrency * 2)
         workers = [
             asyncio.create_task(self._worker(queue, plan, run, writer)) for _ in range(concurrency)
@@ -462,6 +489,8 @@ class Runner:
             try:
                 gen = await self._call(work, request)
             except ProviderError as exc:
+                if isinstance(exc, RateLimitedError):
+                    self.progress.rate_limited += 1
                 if exc.retryable and attempt <= max_retries:
                     await asyncio.sleep(
                         backoff_delay(

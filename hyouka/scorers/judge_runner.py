@@ -29,11 +29,12 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from hyouka.config import Project
-from hyouka.errors import ConfigError, HyoukaError, ProviderError, ProviderTimeoutError
+from hyouka.errors import ConfigError, HyoukaError, ProviderError
 from hyouka.plugins import provider_factories
 from hyouka.providers.base import GenerateRequest, Generation, Provider
 from hyouka.providers.builtin import ProviderEnv
 from hyouka.providers.http import HttpTransport
+from hyouka.runner.governed import GovernedProvider
 from hyouka.runner.limits import ProviderLimits, backoff_delay
 from hyouka.scorers.base import CheckResult
 from hyouka.scorers.engine import CheckSet, score_row
@@ -125,8 +126,7 @@ class JudgeRunner:
         self.transport = transport
         self.retry_base_delay = retry_base_delay
         self.stats = JudgeRunStats()
-        self.providers: dict[str, Provider] = {}
-        self.limits: dict[str, ProviderLimits] = {}
+        self.providers: dict[str, GovernedProvider] = {}
         self.judge_ids: dict[int, int] = {}  # id(check) -> judge variant id
         self._inflight: dict[str, asyncio.Future[_Answer]] = {}
         self._cache: dict[str, dict[str, Any]] = {}
@@ -167,10 +167,10 @@ class JudgeRunner:
         self.judge_ids[id(check)] = judge_id
         return judge_id
 
-    def _provider(self, name: str) -> Provider:
-        provider = self.providers.get(name)
-        if provider is not None:
-            return provider
+    def _provider(self, name: str) -> GovernedProvider:
+        found = self.providers.get(name)
+        if found is not None:
+            return found
         pcfg = self.project.config.providers[name]
         factory = provider_factories().get(pcfg.type)
         if factory is None:
@@ -178,9 +178,16 @@ class JudgeRunner:
         provider = cast(
             Provider, factory(name, pcfg, ProviderEnv(self.project.root, self.transport))
         )
-        self.providers[name] = provider
-        self.limits[name] = ProviderLimits(pcfg.rpm, pcfg.tpm, pcfg.concurrency)
-        return provider
+        limits = ProviderLimits(
+            pcfg.rpm,
+            pcfg.tpm,
+            pcfg.concurrency,
+            adaptive=pcfg.adaptive,
+            run_concurrency=self.concurrency,
+        )
+        governed = GovernedProvider(provider, limits)
+        self.providers[name] = governed
+        return governed
 
     def _existing(self, checks: list[JudgeCheck]) -> _Existing:
         out = _Existing()
@@ -468,29 +475,12 @@ class JudgeRunner:
         return _Answer(None, status, None, message, SampleRecord(row))
 
     async def _generate(self, name: str, request: GenerateRequest) -> Generation:
+        # The judge's provider under its limits (rate, calls in flight adapting to 429s,
+        # timeout), within the judging run's own concurrency.
         provider = self._provider(name)
-        limits = self.limits[name]
-        estimate = sum(len(m.content) for m in request.messages) // 3 + int(
-            request.params.get("max_tokens", 256)
-        )
-        await limits.before(estimate)
         assert self._slots is not None
         async with self._slots:
-            if limits.slots is not None:
-                await limits.slots.acquire()
-            try:
-                async with asyncio.timeout(request.timeout):
-                    gen = await provider.generate(request)
-            except TimeoutError:
-                raise ProviderTimeoutError(
-                    f"the judge gave no answer within {request.timeout:g} s", retryable=True
-                ) from None
-            finally:
-                if limits.slots is not None:
-                    limits.slots.release()
-        total = (gen.input_tokens or 0) + (gen.output_tokens or 0)
-        limits.after(estimate, total if gen.input_tokens is not None else None)
-        return gen
+            return await provider.generate(request)
 
     # -- storing ----------------------------------------------------------------------------
 

@@ -21,7 +21,9 @@ Faults: the first that applies wins, checked in this order for each model call
   1. ``faults={call_index: spec}``: the 0-based index of the model call since start or reset;
   2. a marker ``[[fault:SPEC]]`` in the last user message, or ``[[fault:SPEC*N]]`` to fault only
      the first N attempts of that exact prompt (later attempts answer normally);
-  3. ``fault_rule(call) -> spec | None``, given the :class:`Call` (index, attempt, prompt, body…).
+  3. ``fault_rule(call) -> spec | None``, given the :class:`Call` (index, attempt, prompt, body…);
+  4. ``capacity=N``: a call arriving while N calls are already in flight gets a 429 (no
+     Retry-After), as from an API or a vLLM gateway with a per-key concurrency limit.
 Spec strings: ``"429"`` (no Retry-After), ``"429:2"`` (Retry-After: 2 seconds), any status
 400-599 likewise; ``"slow:5"`` (answer normally after 5 s more); ``"drop"`` or ``"drop:0.5"``
 (close the socket without a response, after 0.5 s); ``"malformed"`` (200 with a truncated JSON
@@ -240,6 +242,7 @@ class _State:
         self.script: collections.deque[str] = collections.deque()
         self.index_faults: dict[int, Fault] = {}
         self.rule: FaultRule | None = None
+        self.capacity: int | None = None
         self.conns: set[asyncio.Transport] = set()
         self.max_conns = self.inflight = 0
         self.reset()
@@ -287,6 +290,8 @@ class _State:
         if fault is None and self.rule is not None:
             spec = self.rule(call)
             fault = None if spec is None else parse_fault(spec)
+        if fault is None and self.capacity is not None and self.inflight > self.capacity:
+            fault = Fault.http(429)
         if fault is not None:
             call.fault = fault.label
             self.faults[fault.label] += 1
@@ -650,6 +655,7 @@ class FakeServer:
         host: str = "127.0.0.1",
         port: int = 0,
         keep_calls: bool = True,
+        capacity: int | None = None,
     ) -> None:
         _check_loopback(host)
         if latency < 0:
@@ -658,6 +664,7 @@ class FakeServer:
         self.port = port
         self._state = _State(latency, model, keep_calls)
         self._state.responder = responder or default_responder
+        self._state.capacity = capacity
         self._state.script.extend(script or ())
         self.set_faults(faults, rule=fault_rule)
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -801,6 +808,7 @@ async def _serve(args: argparse.Namespace) -> None:
     loop = asyncio.get_running_loop()
     state = _State(args.latency_ms / 1000.0, args.model, keep_calls=False)
     state.index_faults = dict(args.fault)
+    state.capacity = args.capacity
     server = await loop.create_server(lambda: _Conn(state), args.host, args.port, backlog=1024)
     port = server.sockets[0].getsockname()[1]
     if args.port_file:
@@ -833,6 +841,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument(
         "--fault", type=_parse_index_fault, action="append", default=[], metavar="INDEX=SPEC",
         help="fault for the 0-based model call INDEX, e.g. 0=429:1, 5=drop, 7=slow:30 (repeatable)",
+    )  # fmt: skip
+    ap.add_argument(
+        "--capacity", type=int, default=None, metavar="N",
+        help="answer 429 to a call that arrives while N calls are in flight",
     )  # fmt: skip
     ap.add_argument("--port-file", help="also write the bound port to this file")
     ap.add_argument("--stats-file", help="write the final /stats JSON here on exit")
