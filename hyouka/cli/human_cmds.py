@@ -188,6 +188,18 @@ def campaigns_group() -> None:
     multiple=True,
     help="Only people of this annotator group judge it (repeat). Default: everyone.",
 )
+@click.option(
+    "--judge-first",
+    default=None,
+    metavar="JUDGE",
+    help="A pairwise judge of the run (e.g. judge-pairwise@gpt): the pairs it could not "
+    "settle are served first.",
+)
+@click.option(
+    "--only-unsettled",
+    is_flag=True,
+    help="With --judge-first: leave out the pairs the judge settled.",
+)
 @click.option("--seed", type=int, default=None, help="Order and left/right seed (default: seed).")
 @click.option("--max-samples", type=int, default=None, help="Sample indices per case to use.")
 @click.option(
@@ -210,6 +222,8 @@ def campaigns_create(
     instructions: str | None,
     tags: tuple[str, ...],
     groups: tuple[str, ...],
+    judge_first: str | None,
+    only_unsettled: bool,
     seed: int | None,
     max_samples: int | None,
     assignment_minutes: int,
@@ -231,6 +245,8 @@ def campaigns_create(
         max_samples=max_samples,
         assignment_minutes=assignment_minutes,
         groups=groups,
+        judge_first=judge_first,
+        only_unsettled=only_unsettled,
     )
     run = ws.get_run(run_ref)
     campaign = humans.create_campaign(ws.store, ws.name, run.id, spec)
@@ -243,6 +259,14 @@ def campaigns_create(
         f"campaign {campaign.id} '{campaign.name}': {progress.items} items × overlap "
         f"{campaign.overlap} ({campaign.mode}) from run {run.uid}, {who}"
     )
+    sel = campaign.selection
+    if sel:
+        left_out = f", {sel['settled']} settled left out" if sel["only_unsettled"] else ""
+        console.print(
+            f"first the {sel['unsettled']} pairs the judge {sel['judge']} could not settle, "
+            f"then {sel['unjudged']} it did not judge"
+            + (left_out or f", then {sel['settled']} it settled")
+        )
 
 
 @campaigns_group.command("list")

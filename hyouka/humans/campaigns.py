@@ -8,6 +8,13 @@ Items are built once, when the campaign is created, and never change:
 
 Item positions are shuffled with the campaign's seed (stored), so people see a mix of cases.
 
+People's time goes furthest where an LLM judge is unsure. With ``judge_first`` (a pairwise
+judge of the run), items are ordered in three tiers, each shuffled with the seed: pairs the
+judge could not settle (its verdict flipped when the answers swapped places, a tie, an
+unreadable verdict, or repeats that disagree), then pairs it did not judge, then pairs it
+settled. Items are served lowest coverage first, then by position, so the unsettled pairs
+reach their overlap first; ``only_unsettled`` leaves the settled pairs out altogether.
+
 A campaign may be for some annotator groups only (``groups``: e.g. the operators who will use
 the app); people of other groups neither see it nor get its items. Admins may open any
 campaign (to try the screen before sending the links).
@@ -16,7 +23,8 @@ campaign (to try the screen before sending the links).
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import combinations
@@ -33,6 +41,7 @@ from hyouka.store.schema import (
     campaign_items,
     campaigns,
     cases,
+    judgments,
     run_variants,
     samples,
     variants,
@@ -60,6 +69,8 @@ class CampaignSpec:
     max_samples: int | None = None  # use sample indices 0..max_samples-1 of each case
     assignment_minutes: int = 30
     groups: Sequence[str] = ()  # annotator groups who judge it; empty: everyone
+    judge_first: str | None = None  # a pairwise judge: the pairs it could not settle go first
+    only_unsettled: bool = False  # with judge_first: leave out the pairs the judge settled
 
 
 @dataclass(frozen=True)
@@ -79,6 +90,8 @@ class Campaign:
     assignment_minutes: int
     created_at: datetime | None = field(default=None, compare=False)
     groups: tuple[str, ...] = ()  # empty: everyone
+    # judge_first campaigns: {"judge", "unsettled", "unjudged", "settled", "only_unsettled"}
+    selection: Mapping[str, Any] | None = field(default=None, compare=False)
 
     def open_to(self, person: Annotator) -> bool:
         """Whether this person may judge here: everyone when no groups are set, else the
@@ -122,6 +135,7 @@ def campaign_from_row(row: Mapping[Any, Any]) -> Campaign:
         assignment_minutes=int(row["assignment_minutes"]),
         created_at=as_utc(row["created_at"]),
         groups=tuple(str(g) for g in row["groups"] or ()),
+        selection=row["selection"],
     )
 
 
@@ -130,8 +144,10 @@ def build_items(
     variant_order: Sequence[int],
     pairwise: bool,
     seed: int,
+    tier: Callable[[ItemRow], int] | None = None,
 ) -> list[ItemRow]:
-    """Items from ``outputs[(case_id, sample_index)] = {variant_id: sample_id}``, shuffled."""
+    """Items from ``outputs[(case_id, sample_index)] = {variant_id: sample_id}``, shuffled;
+    with ``tier``, lower tiers first (each tier keeps its shuffled order)."""
     items: list[ItemRow] = []
     for (case_id, _index), by_variant in sorted(outputs.items()):
         present = [v for v in variant_order if v in by_variant]
@@ -142,7 +158,64 @@ def build_items(
         else:
             items.extend(ItemRow(case_id, by_variant[v], None) for v in present)
     random.Random(seed).shuffle(items)
+    if tier is not None:
+        items.sort(key=tier)  # stable: the shuffle holds within a tier
     return items
+
+
+UNSETTLED, UNJUDGED, SETTLED = 0, 1, 2
+
+
+def judge_verdicts(
+    conn: Connection, run_id: int, judge: str
+) -> tuple[str, dict[frozenset[int], bool]]:
+    """What a pairwise judge made of the run's pairs: ``{frozenset(sample ids): settled}``.
+
+    ``judge`` is the judge's name as ``hyouka show`` lists it (``judge-pairwise@gpt``) or its
+    part before ``@``. A pair is settled when every verdict the judge gave it (both orders,
+    each repeat) named the same sample; a flip, a tie, an unreadable verdict or repeats that
+    disagree leave it unsettled.
+    """
+    a = samples.alias("a")
+    rows = conn.execute(
+        select(
+            variants.c.name,
+            judgments.c.sample_a_id,
+            judgments.c.sample_b_id,
+            judgments.c.winner,
+        )
+        .join(variants, variants.c.id == judgments.c.judge_variant_id)
+        .join(a, a.c.id == judgments.c.sample_a_id)
+        .where(judgments.c.source == "judge", a.c.run_id == run_id)
+        .order_by(judgments.c.id)
+    ).all()
+    names = sorted({str(r.name) for r in rows})
+    matching = sorted({n for n in names if judge in (n, n.split("@", 1)[0])})
+    if len(matching) != 1:
+        problem = "is ambiguous" if matching else "judged no pairs of this run"
+        raise HumanEvalError(
+            f"judge '{judge}' {problem} (pairwise judges of this run: "
+            f"{', '.join(names) or 'none; add a judge-pairwise check and run hyouka score'})",
+            "error.unknown_judge",
+        )
+    picked: dict[frozenset[int], set[int | None]] = {}
+    for r in rows:
+        if r.name != matching[0]:
+            continue
+        winner = {"a": r.sample_a_id, "b": r.sample_b_id}.get(str(r.winner))
+        key = frozenset((int(r.sample_a_id), int(r.sample_b_id)))
+        picked.setdefault(key, set()).add(None if winner is None else int(winner))
+    return matching[0], {k: len(v) == 1 and None not in v for k, v in picked.items()}
+
+
+def _tier_of(verdicts: Mapping[frozenset[int], bool]) -> Callable[[ItemRow], int]:
+    def tier(item: ItemRow) -> int:
+        if item.sample_b_id is None:
+            return UNJUDGED
+        settled = verdicts.get(frozenset((item.sample_a_id, item.sample_b_id)))
+        return UNJUDGED if settled is None else SETTLED if settled else UNSETTLED
+
+    return tier
 
 
 def _check_spec(spec: CampaignSpec) -> None:
@@ -156,6 +229,11 @@ def _check_spec(spec: CampaignSpec) -> None:
         raise HumanEvalError("overlap must be between 1 and 100", "error.bad_overlap")
     if not 1 <= spec.assignment_minutes <= 24 * 60:
         raise HumanEvalError("assignment minutes must be between 1 and 1440", "error.generic")
+    if spec.only_unsettled and not spec.judge_first:
+        raise HumanEvalError(
+            "only_unsettled needs judge_first (the judge whose unsettled pairs to keep)",
+            "error.generic",
+        )
     if len(spec.tags) > MAX_TAGS:
         raise HumanEvalError(f"at most {MAX_TAGS} quick tags", "error.too_many_tags")
 
@@ -242,7 +320,33 @@ def create_campaign(store: Store, project: str, run_id: int, spec: CampaignSpec)
                     "a pairwise campaign needs at least two variants", "error.need_two_variants"
                 )
             outputs = _collect_outputs(conn, run_id, variant_ids, spec)
-            items = build_items(outputs, variant_ids, pairwise, spec.seed)
+            tier: Callable[[ItemRow], int] | None = None
+            selection: dict[str, Any] | None = None
+            if spec.judge_first:
+                if not pairwise:
+                    raise HumanEvalError(
+                        "judge_first orders pairs: use a pairwise mode", "error.judge_first_mode"
+                    )
+                judge, verdicts = judge_verdicts(conn, run_id, spec.judge_first)
+                tier = _tier_of(verdicts)
+            items = build_items(outputs, variant_ids, pairwise, spec.seed, tier)
+            if tier is not None:
+                counts = Counter(tier(i) for i in items)
+                if spec.only_unsettled:
+                    items = [i for i in items if tier(i) != SETTLED]
+                selection = {
+                    "judge": judge,
+                    "unsettled": counts[UNSETTLED],
+                    "unjudged": counts[UNJUDGED],
+                    "settled": counts[SETTLED],
+                    "only_unsettled": spec.only_unsettled,
+                }
+            if not items and selection is not None and spec.only_unsettled:
+                raise HumanEvalError(
+                    f"no items: the judge '{selection['judge']}' settled every pair; "
+                    "drop only_unsettled to have people check it",
+                    "error.no_items",
+                )
             if not items:
                 raise HumanEvalError(
                     "no items: the run has no successful outputs for these variants and cases",
@@ -264,6 +368,7 @@ def create_campaign(store: Store, project: str, run_id: int, spec: CampaignSpec)
                         status="open",
                         assignment_minutes=spec.assignment_minutes,
                         groups=groups,
+                        selection=selection,
                     )
                 )
             )

@@ -224,6 +224,8 @@ campaigns = Table(
     Column("assignment_minutes", Integer, nullable=False, default=30, server_default="30"),
     # the annotator groups that may judge it; empty: everyone (0004)
     Column("groups", JSON, nullable=False, default=list, server_default="[]"),
+    # how items were chosen when the judge's unsettled pairs go first (0004); NULL: plain
+    Column("selection", JSON, nullable=True),
     UniqueConstraint("project", "name"),
 )
 

@@ -47,6 +47,11 @@ class CampaignOut(BaseModel):
     status: str
     tags: list[str]
     groups: list[str] = Field(description="annotator groups who judge it; empty: everyone")
+    selection: dict[str, Any] | None = Field(
+        None,
+        description="judge-first campaigns: the judge, and how many items it left unsettled, "
+        "did not judge and settled (served in that order)",
+    )
     seed: int
     items: int
     judged: int = Field(description="distinct (item, person) judgments, capped at the overlap")
