@@ -188,3 +188,33 @@ def test_the_dashboard_and_the_api_show_the_order(ws: Workspace) -> None:
     ) in page
     listed = admin.get("/api/campaigns").json()
     assert listed[0]["selection"]["unsettled"] == 3
+
+
+def test_the_admin_form_offers_the_runs_pairwise_judges(ws: Workspace) -> None:
+    import re
+
+    from humans_env import signed_in
+
+    from hyouka.web import create_app
+
+    _, token = humans.add_annotator(ws.store, "jf", "kanri", "pdm", admin=True)
+    admin = signed_in(create_app(ws.store, "jf"), token, headers={"accept-language": "en"})
+    form = admin.get("/admin/campaigns/new?run=latest").text
+    assert '<option value="judge-pairwise@gpt">' in form
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form)
+    assert csrf is not None
+    data = {
+        "csrf": csrf.group(1),
+        "run": "latest",
+        "name": "from-form",
+        "mode": "pairwise",
+        "variant": ["bad", "good", "meh"],
+        "judge_first": "judge-pairwise@gpt",
+        "only_unsettled": "1",
+    }
+    created = admin.post("/admin/campaigns", data=data, follow_redirects=False)
+    assert created.status_code == 303, created.text
+    campaign = humans.get_campaign(ws.store, "jf", "from-form")
+    assert campaign.selection is not None
+    assert (campaign.selection["unsettled"], campaign.selection["only_unsettled"]) == (3, True)
+    assert humans.campaign_progress(ws.store, campaign).items == 6

@@ -442,6 +442,7 @@ class RunOverview:
     variant_names: tuple[str, ...]
     n_cases: int
     case_keys: tuple[str, ...]  # the first ``max_keys`` case keys, sorted
+    pairwise_judges: tuple[str, ...] = ()  # judges that compared pairs of the run (judge_first)
 
 
 def run_overview(store: Store, run_id: int, max_keys: int = 50) -> RunOverview:
@@ -458,6 +459,15 @@ def run_overview(store: Store, run_id: int, max_keys: int = 50) -> RunOverview:
         .order_by(cases.c.case_key)
         .limit(max_keys)
     )
+    a = samples.alias("a")
+    judges = (
+        select(variants.c.name)
+        .join(judgments, judgments.c.judge_variant_id == variants.c.id)
+        .join(a, a.c.id == judgments.c.sample_a_id)
+        .where(judgments.c.source == "judge", a.c.run_id == run_id)
+        .distinct()
+        .order_by(variants.c.name)
+    )
     with reading(store) as conn:
         n_cases = conn.execute(
             select(func.count()).select_from(cases).where(cases.c.id.in_(app_cases))
@@ -466,4 +476,5 @@ def run_overview(store: Store, run_id: int, max_keys: int = 50) -> RunOverview:
             tuple(str(n) for (n,) in conn.execute(names)),
             int(n_cases),
             tuple(str(k) for (k,) in conn.execute(keys)),
+            tuple(str(n) for (n,) in conn.execute(judges)),
         )

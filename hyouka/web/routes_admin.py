@@ -117,6 +117,8 @@ def create(
     max_samples: str = Form(""),
     assignment_minutes: int = Form(30),
     group: list[str] = Form([]),  # noqa: B008
+    judge_first: str = Form(""),
+    only_unsettled: str = Form(""),
 ) -> Response:
     check_csrf(who, csrf)
     ctx = web(request)
@@ -133,6 +135,8 @@ def create(
         max_samples=int(max_samples) if max_samples.strip().isdigit() else None,
         assignment_minutes=assignment_minutes,
         groups=group,
+        judge_first=judge_first or None,
+        only_unsettled=bool(judge_first and only_unsettled),
     )
     choices = _run_choices(request, run)
     try:
