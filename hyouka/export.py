@@ -1,10 +1,11 @@
-"""Exporting a run's samples with their scores: JSONL, CSV or Parquet."""
+"""Exporting a run's samples with their scores (and any rows: :func:`write_rows`): JSONL, CSV
+or Parquet."""
 
 from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -122,8 +123,15 @@ def export_run(
     fmt: str | None = None,
     only: Sequence[str] | None = None,
 ) -> int:
+    return write_rows(iter_rows(store, run, only), path, fmt, COLUMNS)
+
+
+def write_rows(
+    rows: Iterable[dict[str, Any]], path: Path, fmt: str | None, columns: Sequence[str]
+) -> int:
+    """Write ``rows`` as JSONL, CSV (nested values as JSON text) or Parquet, by ``fmt`` or the
+    file's suffix; return how many were written."""
     fmt = (fmt or path.suffix.lstrip(".") or "jsonl").lower()
-    rows = iter_rows(store, run, only)
     count = 0
     if fmt == "jsonl":
         with path.open("w", encoding="utf-8") as fh:
@@ -132,7 +140,7 @@ def export_run(
                 count += 1
     elif fmt == "csv":
         with path.open("w", encoding="utf-8", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=COLUMNS)
+            writer = csv.DictWriter(fh, fieldnames=list(columns))
             writer.writeheader()
             for row in rows:
                 writer.writerow({k: _flat(v) for k, v in row.items()})

@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "hyouka.cli.stats_cmds",
     "hyouka.cli.demo_cmds",
     "hyouka.cli.human_cmds",
+    "hyouka.cli.judgment_cmds",
     "hyouka.cli.loop_cmds",
 )
 

@@ -60,6 +60,12 @@ from hyouka.humans.dashboard import (
     tag_counts,
     variant_outcomes,
 )
+from hyouka.humans.exports import (
+    JUDGMENT_COLUMNS,
+    PAIR_COLUMNS,
+    judgment_rows,
+    preference_pairs,
+)
 from hyouka.humans.feedback import Feedback, record_feedback
 from hyouka.humans.items import ItemCache, ItemView, item_view
 from hyouka.humans.judging import (
@@ -86,7 +92,9 @@ from hyouka.humans.reads import list_judgments
 
 __all__ = [
     "DEFAULT_TAGS",
+    "JUDGMENT_COLUMNS",
     "MODES",
+    "PAIR_COLUMNS",
     "VERDICTS",
     "Annotator",
     "AnnotatorProgress",
@@ -122,6 +130,7 @@ __all__ = [
     "get_campaign",
     "item_progress",
     "item_view",
+    "judgment_rows",
     "last_judged",
     "latest_complaints",
     "left_sample",
@@ -132,6 +141,7 @@ __all__ = [
     "my_done",
     "my_standing",
     "next_assignment",
+    "preference_pairs",
     "reclaim_expired",
     "record_feedback",
     "record_signin_failure",
