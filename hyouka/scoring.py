@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from hyouka.config import Project
 from hyouka.datasets import Case
 from hyouka.providers.http import HttpTransport
+from hyouka.runner.limits import ProviderLimits
 from hyouka.scorers.base import Check
 from hyouka.scorers.engine import CheckSet, compile_checks, run_check
 from hyouka.scorers.judge_report import JudgeSummary, judge_report
@@ -315,12 +316,17 @@ async def run_judges(
     concurrency: int | None = None,
     transport: HttpTransport | None = None,
     retry_base_delay: float = 0.5,
+    limits: dict[str, ProviderLimits] | None = None,
 ) -> JudgeRunStats:
-    """Run the project's judges over the run's stored samples (called by ``hyouka run`` too)."""
+    """Run the project's judges over the run's stored samples (called by ``hyouka run`` too).
+
+    ``limits``: per provider name, limits to share (``hyouka run`` passes its own, so a
+    provider used by variants and judges keeps what it learned about 429s); providers not in
+    it get new ones, added to it."""
     runner = JudgeRunner(
         project, store, data or load_run(store, run), checkset or compile_checks(project),
         types=types, concurrency=concurrency, transport=transport,
-        retry_base_delay=retry_base_delay,
+        retry_base_delay=retry_base_delay, limits=limits,
     )  # fmt: skip
     return await runner.run()
 

@@ -33,9 +33,8 @@ def _judge(body: dict[str, Any]) -> str:
     return "良い方。\n[[A]]" if first.startswith("良い") else "理由\n[[B]]"
 
 
-@pytest.fixture
-def ws(tmp_path: Path) -> Iterator[Workspace]:
-    with FakeServer(responder=_judge) as srv:
+def _workspace(root: Path, responder: Any) -> Workspace:
+    with FakeServer(responder=responder) as srv:
         cfg = {
             "name": "jf",
             "samples": 1,
@@ -51,9 +50,15 @@ def ws(tmp_path: Path) -> Iterator[Workspace]:
             "checks": [{"type": "judge-pairwise", "judge": "gpt", "baseline": "bad"}],
         }
         cases = [{"id": f"c{i}", "vars": {"q": f"質問{i}"}} for i in range(N_CASES)]
-        workspace = Workspace.open(write_project(tmp_path / "p", cfg, cases))
+        workspace = Workspace.open(write_project(root, cfg, cases))
         workspace.run()
         assert srv.stats()["model_calls"] == 2 * N_CASES * 2  # 2 candidates × cases × 2 orders
+    return workspace
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Iterator[Workspace]:
+    workspace = _workspace(tmp_path / "p", _judge)
     yield workspace
     workspace.close()
 
@@ -218,3 +223,24 @@ def test_the_admin_form_offers_the_runs_pairwise_judges(ws: Workspace) -> None:
     assert campaign.selection is not None
     assert (campaign.selection["unsettled"], campaign.selection["only_unsettled"]) == (3, True)
     assert humans.campaign_progress(ws.store, campaign).items == 6
+
+
+def test_a_verdict_the_judge_could_not_put_into_words_leaves_the_pair_unsettled(
+    tmp_path: Path,
+) -> None:
+    def mumbling(body: dict[str, Any]) -> str:
+        prompt = body["messages"][-1]["content"]
+        if "良い回答: 質問2" in prompt:
+            return "どちらとも言えません"  # no [[A]] / [[B]]: a parse error, no judgment row
+        return _judge(body)
+
+    workspace = _workspace(tmp_path / "p", mumbling)
+    try:
+        spec = CampaignSpec(name="jf", mode="pairwise", judge_first="judge-pairwise")
+        campaign = humans.create_campaign(workspace.store, "jf", workspace.get_run().id, spec)
+        assert campaign.selection is not None
+        counts = [campaign.selection[k] for k in ("unsettled", "unjudged", "settled")]
+        assert counts == [4, 3, 2]  # good-vs-bad on 質問2 moved from settled to unsettled
+        assert _pairs_in_order(workspace, campaign.id)[:4].count(SETTLED) == 1
+    finally:
+        workspace.close()

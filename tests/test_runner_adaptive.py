@@ -25,12 +25,12 @@ def test_a_429_halves_once_per_episode_and_successes_add_one_back() -> None:
         seen: list[Any] = []
         tickets = [await slots.acquire() for _ in range(16)]  # 16 calls sent at once
         for _ in tickets:
-            await slots.release()
+            slots.release()
         for t in tickets[:5]:
             slots.rate_limited(t)  # five 429s from the same moment: one cut
         seen.append((slots.limit, slots.cuts, slots.in_flight))
         later = await slots.acquire()  # sent under the new limit
-        await slots.release()
+        slots.release()
         slots.rate_limited(later)
         seen.append((slots.limit, slots.cuts))
         for t in tickets[5:]:
@@ -38,13 +38,13 @@ def test_a_429_halves_once_per_episode_and_successes_add_one_back() -> None:
         seen.append((slots.limit, slots.cuts, slots.in_flight))
         for _ in range(4):  # 4 answers in a row at limit 4: one more allowed
             await slots.acquire()
-            await slots.release()
-            await slots.succeeded()
+            slots.release()
+            slots.succeeded()
         seen.append(slots.limit)
         for _ in range(5 + 6):  # 5 more at 5, then 6 at 6
             await slots.acquire()
-            await slots.release()
-            await slots.succeeded()
+            slots.release()
+            slots.succeeded()
         seen.append(slots.limit)
         seen.append(slots.report())
         return seen
@@ -56,6 +56,7 @@ def test_a_429_halves_once_per_episode_and_successes_add_one_back() -> None:
     assert up == 5
     assert up2 == 7
     assert (report.ceiling, report.lowest, report.final, report.cuts) == (16, 4, 7, 2)
+    assert (report.refused, report.suggested) == (17, 7)  # 5 + 1 + 11; last refused at 8
 
 
 def test_the_limit_holds_calls_back_and_never_goes_below_one_or_above_the_cap() -> None:
@@ -66,22 +67,54 @@ def test_the_limit_holds_calls_back_and_never_goes_below_one_or_above_the_cap() 
         third = asyncio.ensure_future(slots.acquire())
         await asyncio.sleep(0.01)
         waiting = not third.done()  # two in flight at limit 2: the third waits
-        await slots.release()
+        slots.release()
         await asyncio.wait_for(third, 1)
-        await slots.release()
-        await slots.release()
+        slots.release()
+        slots.release()
         for _ in range(5):  # each one sent after the last cut
             ticket = await slots.acquire()
-            await slots.release()
+            slots.release()
             slots.rate_limited(ticket)
         lowest = slots.limit
         for _ in range(50):
-            await slots.succeeded()
+            slots.succeeded()
         return lowest, slots.limit, waiting, first
 
     lowest, highest, waiting, first = asyncio.run(scenario())
     assert waiting and first == 0
     assert lowest == 1 and highest == 2
+
+
+def test_a_waiter_cancelled_after_its_wake_up_passes_its_turn_on() -> None:
+    async def scenario() -> tuple[bool, int]:
+        slots = Slots(1)
+        await slots.acquire()
+        first = asyncio.ensure_future(slots.acquire())
+        second = asyncio.ensure_future(slots.acquire())
+        await asyncio.sleep(0)  # both wait
+        slots.release()  # wakes the first...
+        first.cancel()  # ...which is cancelled before it runs (e.g. its call timed out)
+        await asyncio.sleep(0)
+        await asyncio.wait_for(second, 1)  # the second gets the slot instead of hanging
+        return first.cancelled(), slots.in_flight
+
+    cancelled, in_flight = asyncio.run(scenario())
+    assert cancelled and in_flight == 1
+
+
+def test_a_call_cancelled_while_it_waits_keeps_no_slot() -> None:
+    async def scenario() -> int:
+        slots = Slots(1)
+        await slots.acquire()
+        waiting = asyncio.ensure_future(slots.acquire())
+        await asyncio.sleep(0)
+        waiting.cancel()
+        await asyncio.sleep(0)
+        slots.release()
+        await asyncio.wait_for(slots.acquire(), 1)
+        return slots.in_flight
+
+    assert asyncio.run(scenario()) == 1
 
 
 def test_fixed_limits_and_no_cap() -> None:
@@ -157,3 +190,32 @@ def test_the_run_says_how_far_calls_in_flight_came_down(tmp_path: Path) -> None:
     text = " ".join(out.output.split())
     assert "srv: rate-limited (" in text and "calls in flight were halved" in text
     assert "Setting providers.srv.concurrency:" in text
+
+
+def test_a_busy_judge_provider_is_reported_too(tmp_path: Path) -> None:
+    cfg = {
+        "name": "busy-judge",
+        "samples": 1,
+        "concurrency": 16,
+        "providers": {
+            "echo": {"type": "echo"},
+            "gpt": {"type": "openai", "base_url": "", "model": "judge", "max_retries": 8},
+        },
+        "variants": {"v": {"provider": "echo", "prompt": "{{ q }}"}},
+        "checks": [{"type": "judge-rubric", "judge": "gpt", "preset": "mtbench"}],
+    }
+    cases = [{"id": f"c{i}", "vars": {"q": f"質問{i}"}} for i in range(40)]
+    with FakeServer(latency=0.02, capacity=2, responder=lambda _body: "評価: [[7]]") as srv:
+        cfg["providers"]["gpt"]["base_url"] = srv.base_url  # type: ignore[index]
+        ws = Workspace.open(write_project(tmp_path, cfg, cases))
+        result = ws.run(retry_base_delay=0.05)
+    gpt = result.limits["gpt"]
+    assert gpt.refused > 0 and gpt.cuts >= 1 and gpt.lowest <= 2
+    assert result.judges is not None and result.judges.scores == 40
+    with ws.store.engine.connect() as conn:
+        judged = [
+            str(s)
+            for (s,) in conn.execute(select(samples.c.status).where(samples.c.role == "judge"))
+        ]
+    assert judged == ["ok"] * 40  # every judge call got through in the end
+    ws.close()

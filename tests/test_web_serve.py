@@ -66,9 +66,12 @@ def test_a_near_postgresql_is_queried_on_the_event_loop_a_far_one_on_threads(
     store = Store.open(pg_session_url)
     try:
         ms = round_trip_ms(store.engine)
-        assert 0 < ms < context.INLINE_MAX_ROUND_TRIP_MS  # 127.0.0.1: well under 0.5 ms
+        assert 0 < ms < 50  # a real round trip to 127.0.0.1 (~0.1 ms on an idle machine)
+        # Seen as near (a threshold far above what was measured, so a busy machine's
+        # slower round trip still counts as near): queries on the event loop.
+        monkeypatch.setattr(context, "INLINE_MAX_ROUND_TRIP_MS", ms * 100)
         inline, why = context.choose_inline(store, None)
-        assert inline is True and why.startswith("database round trip ")
+        assert inline is True and why.startswith("database round trip ") and "<" in why
         # The same database seen as far away: requests go to the thread pool.
         monkeypatch.setattr(context, "INLINE_MAX_ROUND_TRIP_MS", ms / 100)
         inline, why = context.choose_inline(store, None)

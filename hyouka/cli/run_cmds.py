@@ -157,11 +157,15 @@ def print_limits(result: RunResult) -> None:
     for name, r in result.limits.items():
         if not r.cuts:
             continue
+        hint = (
+            f" Setting providers.{name}.concurrency: {r.suggested} avoids most of the refusals."
+            if r.suggested
+            else ""
+        )
         console.print(
-            f"[yellow]{name}[/]: rate-limited ({result.progress.rate_limited} calls refused "
-            f"with 429 in all, each retried); calls in flight were halved {r.cuts} times, "
-            f"down to {r.lowest}, {r.final} at the end (of {r.ceiling}). Setting "
-            f"providers.{name}.concurrency: {max(1, r.final)} avoids most of the refusals."
+            f"[yellow]{name}[/]: rate-limited ({r.refused} calls refused with 429, retried "
+            f"up to max_retries); calls in flight were halved {r.cuts} times, down to "
+            f"{r.lowest}, {r.final} at the end (of {r.ceiling}).{hint}"
         )
 
 

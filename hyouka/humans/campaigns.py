@@ -173,11 +173,11 @@ def judge_verdicts(
 
     ``judge`` is the judge's name as ``hyouka show`` lists it (``judge-pairwise@gpt``) or its
     part before ``@``. A pair is settled when every verdict the judge gave it (both orders,
-    each repeat) named the same sample; a flip, a tie, an unreadable verdict or repeats that
-    disagree leave it unsettled.
+    each repeat) named the same sample; a flip, a tie, repeats that disagree, or a call whose
+    answer could not be read (a judge sample with no verdict) leave it unsettled.
     """
     a = samples.alias("a")
-    rows = conn.execute(
+    verdict_rows = conn.execute(
         select(
             variants.c.name,
             judgments.c.sample_a_id,
@@ -189,7 +189,17 @@ def judge_verdicts(
         .where(judgments.c.source == "judge", a.c.run_id == run_id)
         .order_by(judgments.c.id)
     ).all()
-    names = sorted({str(r.name) for r in rows})
+    # The judge's calls on pairs: target "p:<sample>:<sample>:<order>", one repeat per index.
+    call_rows = conn.execute(
+        select(variants.c.name, samples.c.target, samples.c.sample_index)
+        .join(variants, variants.c.id == samples.c.variant_id)
+        .where(
+            samples.c.run_id == run_id,
+            samples.c.role == "judge",
+            samples.c.target.like("p:%"),
+        )
+    ).all()
+    names = sorted({str(r.name) for r in verdict_rows} | {str(r.name) for r in call_rows})
     matching = sorted({n for n in names if judge in (n, n.split("@", 1)[0])})
     if len(matching) != 1:
         problem = "is ambiguous" if matching else "judged no pairs of this run"
@@ -198,14 +208,25 @@ def judge_verdicts(
             f"{', '.join(names) or 'none; add a judge-pairwise check and run hyouka score'})",
             "error.unknown_judge",
         )
-    picked: dict[frozenset[int], set[int | None]] = {}
-    for r in rows:
-        if r.name != matching[0]:
-            continue
-        winner = {"a": r.sample_a_id, "b": r.sample_b_id}.get(str(r.winner))
-        key = frozenset((int(r.sample_a_id), int(r.sample_b_id)))
-        picked.setdefault(key, set()).add(None if winner is None else int(winner))
-    return matching[0], {k: len(v) == 1 and None not in v for k, v in picked.items()}
+    name = matching[0]
+    picked: dict[frozenset[int], list[int | None]] = {}
+    for r in verdict_rows:
+        if r.name == name:
+            winner = {"a": r.sample_a_id, "b": r.sample_b_id}.get(str(r.winner))
+            key = frozenset((int(r.sample_a_id), int(r.sample_b_id)))
+            picked.setdefault(key, []).append(None if winner is None else int(winner))
+    repeats: dict[frozenset[int], set[int]] = {}
+    for call in call_rows:
+        parts = str(call.target).split(":")
+        if call.name == name and len(parts) >= 3 and parts[1].isdigit() and parts[2].isdigit():
+            key = frozenset((int(parts[1]), int(parts[2])))
+            repeats.setdefault(key, set()).add(int(call.sample_index))
+    out: dict[frozenset[int], bool] = {}
+    for key in picked.keys() | repeats.keys():
+        found = picked.get(key, [])
+        unread = len(repeats.get(key, ())) > len(found)  # a repeat gave no verdict
+        out[key] = bool(found) and not unread and None not in found and len(set(found)) == 1
+    return name, out
 
 
 def _tier_of(verdicts: Mapping[frozenset[int], bool]) -> Callable[[ItemRow], int]:

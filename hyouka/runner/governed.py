@@ -41,9 +41,9 @@ class GovernedProvider:
             raise
         finally:
             if slots is not None:
-                await slots.release()
+                slots.release()
         if slots is not None:
-            await slots.succeeded()
+            slots.succeeded()
         total = (gen.input_tokens or 0) + (gen.output_tokens or 0)
         self.limits.after(estimate, total if gen.input_tokens is not None else None)
         return gen

@@ -10,6 +10,8 @@ under the old limit), so a burst of 429s from one moment halves once, not down t
 from __future__ import annotations
 
 import asyncio
+import collections
+import contextlib
 import random
 import time
 from dataclasses import dataclass
@@ -58,6 +60,8 @@ class SlotsReport:
     lowest: int  # the lowest limit reached after 429s
     final: int  # the limit at the end
     cuts: int  # how many times 429s halved it
+    refused: int  # calls the provider refused with a 429
+    suggested: int | None  # one below the limit the provider last refused at (None: never)
     adaptive: bool
 
 
@@ -66,6 +70,9 @@ class Slots:
 
     ``acquire()`` returns a ticket (the episode the call was sent in) to hand back to
     :meth:`rate_limited`, so that only a call sent under the current limit can cut it.
+    ``release()`` and the limit's changes are synchronous (nothing to cancel half-way), and a
+    waiter that is cancelled after being woken passes its turn on, so a cancelled call can
+    neither keep a slot nor strand the calls queued behind it.
     """
 
     def __init__(self, ceiling: int, adaptive: bool = True, floor: int = 1) -> None:
@@ -76,46 +83,81 @@ class Slots:
         self.lowest = self.ceiling
         self.in_flight = 0
         self.cuts = 0
+        self.refused = 0
+        self.refused_at: int | None = None
         self._episode = 0
         self._successes = 0
-        self._changed = asyncio.Condition()
+        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
 
     async def acquire(self) -> int:
-        async with self._changed:
-            await self._changed.wait_for(lambda: self.in_flight < self.limit)
-            self.in_flight += 1
-            return self._episode
+        while self.in_flight >= self.limit:
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            try:
+                await waiter
+            except asyncio.CancelledError:
+                self._discard(waiter)
+                if not waiter.cancelled():
+                    self._wake()  # woken, then cancelled: the turn goes to the next one
+                raise
+            self._discard(waiter)
+        self.in_flight += 1
+        return self._episode
 
-    async def release(self) -> None:
-        async with self._changed:
-            self.in_flight -= 1
-            self._changed.notify()
+    def release(self) -> None:
+        self.in_flight -= 1
+        self._wake()
+
+    def _discard(self, waiter: asyncio.Future[None]) -> None:
+        with contextlib.suppress(ValueError):
+            self._waiters.remove(waiter)
+
+    def _wake(self) -> None:
+        """Wake as many waiters as there is room for; one already woken (not yet running)
+        counts against the room, and each checks the limit again when it runs."""
+        room = self.limit - self.in_flight
+        for waiter in self._waiters:
+            if room <= 0:
+                return
+            if not waiter.done():
+                waiter.set_result(None)
+            room -= 1
 
     def rate_limited(self, ticket: int) -> None:
         """A call sent in episode ``ticket`` was refused with a 429."""
+        self.refused += 1
         if not self.adaptive or ticket != self._episode:
             return
         self._episode += 1
         self._successes = 0
+        self.refused_at = self.limit
         cut = max(self.floor, self.limit // 2)
         if cut < self.limit:
             self.limit = cut
             self.cuts += 1
             self.lowest = min(self.lowest, cut)
 
-    async def succeeded(self) -> None:
+    def succeeded(self) -> None:
         """A call was answered: after ``limit`` answers in a row, allow one more in flight."""
         if not self.adaptive or self.limit >= self.ceiling:
             return
         self._successes += 1
         if self._successes >= self.limit:
             self._successes = 0
-            async with self._changed:
-                self.limit += 1
-                self._changed.notify()
+            self.limit += 1
+            self._wake()
 
     def report(self) -> SlotsReport:
-        return SlotsReport(self.ceiling, self.lowest, self.limit, self.cuts, self.adaptive)
+        suggested = None if self.refused_at is None else max(1, self.refused_at - 1)
+        return SlotsReport(
+            self.ceiling,
+            self.lowest,
+            self.limit,
+            self.cuts,
+            self.refused,
+            suggested,
+            self.adaptive,
+        )
 
 
 class ProviderLimits:

@@ -240,6 +240,7 @@ class Runner:
         self.on_progress = on_progress
         self.progress = Progress()
         self.providers: dict[str, GovernedProvider] = {}
+        self.limits: dict[str, ProviderLimits] = {}  # shared with the judges (run_judges)
         self.app_providers: dict[str, Provider] = {}
         self._rng = random.Random()
 
@@ -272,6 +273,7 @@ class Runner:
                 adaptive=pcfg.adaptive,
                 run_concurrency=self._concurrency,
             )
+            self.limits[name] = limits
             self.providers[name] = GovernedProvider(inner, limits)
         from hyouka.providers.python_app import PythonAppProvider, import_app
 
@@ -347,9 +349,9 @@ class Runner:
             self.store.set_run_status(run.id, status)
             self._notify()
         limits = {
-            name: p.limits.slots.report()
-            for name, p in self.providers.items()
-            if p.limits.slots is not None and p.limits.slots.adaptive
+            name: found.slots.report()
+            for name, found in sorted(self.limits.items())
+            if found.slots is not None and found.slots.adaptive
         }
         return RunResult(
             self.store.get_run(run.uid), self.progress, resumed, plan.bad_rows, judges, limits
@@ -365,7 +367,7 @@ class Runner:
         return await run_judges(
             self.project, self.store, run, checkset=plan.checks,
             concurrency=self.options.concurrency, transport=self.options.transport,
-            retry_base_delay=self.options.retry_base_delay,
+            retry_base_delay=self.options.retry_base_delay, limits=self.limits,
         )  # fmt: skip
 
     async def _close_providers(self) -> None:

@@ -116,6 +116,7 @@ class JudgeRunner:
         concurrency: int | None = None,
         transport: HttpTransport | None = None,
         retry_base_delay: float = 0.5,
+        limits: dict[str, ProviderLimits] | None = None,
     ) -> None:
         self.project = project
         self.store = store
@@ -127,6 +128,7 @@ class JudgeRunner:
         self.retry_base_delay = retry_base_delay
         self.stats = JudgeRunStats()
         self.providers: dict[str, GovernedProvider] = {}
+        self.limits: dict[str, ProviderLimits] = {} if limits is None else limits
         self.judge_ids: dict[int, int] = {}  # id(check) -> judge variant id
         self._inflight: dict[str, asyncio.Future[_Answer]] = {}
         self._cache: dict[str, dict[str, Any]] = {}
@@ -178,13 +180,16 @@ class JudgeRunner:
         provider = cast(
             Provider, factory(name, pcfg, ProviderEnv(self.project.root, self.transport))
         )
-        limits = ProviderLimits(
-            pcfg.rpm,
-            pcfg.tpm,
-            pcfg.concurrency,
-            adaptive=pcfg.adaptive,
-            run_concurrency=self.concurrency,
-        )
+        limits = self.limits.get(name)
+        if limits is None:
+            limits = self.limits[name] = ProviderLimits(
+                pcfg.rpm,
+                pcfg.tpm,
+                # A provider may declare how many calls it can serve at once (llamacpp: 1).
+                pcfg.concurrency or getattr(provider, "max_concurrency", None),
+                adaptive=pcfg.adaptive,
+                run_concurrency=self.concurrency,
+            )
         governed = GovernedProvider(provider, limits)
         self.providers[name] = governed
         return governed
