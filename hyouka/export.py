@@ -4,6 +4,7 @@ or Parquet."""
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -130,7 +131,9 @@ def write_rows(
     rows: Iterable[dict[str, Any]], path: Path, fmt: str | None, columns: Sequence[str]
 ) -> int:
     """Write ``rows`` as JSONL, CSV (nested values as JSON text) or Parquet, by ``fmt`` or the
-    file's suffix; return how many were written."""
+    file's suffix; return how many were written. CSV starts with a UTF-8 byte-order mark: the
+    Japanese edition of Excel reads a CSV without one as Shift_JIS (mojibake), and pandas and
+    hyouka's own dataset loader skip it."""
     fmt = (fmt or path.suffix.lstrip(".") or "jsonl").lower()
     count = 0
     if fmt == "jsonl":
@@ -139,7 +142,7 @@ def write_rows(
                 fh.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
                 count += 1
     elif fmt == "csv":
-        with path.open("w", encoding="utf-8", newline="") as fh:
+        with path.open("w", encoding="utf-8-sig", newline="") as fh:
             writer = csv.DictWriter(fh, fieldnames=list(columns))
             writer.writeheader()
             for row in rows:
@@ -157,3 +160,27 @@ def write_rows(
     else:
         raise HyoukaError(f"unknown export format '{fmt}' (use jsonl, csv or parquet)")
     return count
+
+
+def csv_text(
+    rows: Iterable[dict[str, Any]], columns: Sequence[str], batch: int = 500
+) -> Iterator[str]:
+    """The CSV :func:`write_rows` writes, as text chunks (byte-order mark first), for a
+    download streamed while the rows are read."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(columns))
+    buffer.write("\ufeff")
+    writer.writeheader()
+    for n, row in enumerate(rows, 1):
+        writer.writerow({k: _flat(v) for k, v in row.items()})
+        if n % batch == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+def jsonl_text(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
+    """JSON Lines, a row per line, for a streamed download."""
+    for row in rows:
+        yield json.dumps(row, ensure_ascii=False, default=str) + "\n"

@@ -11,7 +11,7 @@ import secrets
 from pathlib import Path
 
 from click.testing import CliRunner
-from humans_env import QUESTIONS, VARIANTS, Env, db_url, env  # noqa: F401
+from humans_env import QUESTIONS, VARIANTS, Env, db_url, env, signed_in  # noqa: F401
 from pg import pg_session_url  # noqa: F401
 
 from hyouka import humans
@@ -117,7 +117,9 @@ def test_the_cli_writes_csv_jsonl_and_pairs(env: Env, db_url: str, tmp_path: Pat
         return out.output
 
     assert "wrote 8 judgments" in run("-o", str(tmp_path / "j.csv"))
-    with (tmp_path / "j.csv").open(encoding="utf-8", newline="") as fh:
+    raw = (tmp_path / "j.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbfid,source,")  # a BOM: Excel (ja) reads it as UTF-8
+    with (tmp_path / "j.csv").open(encoding="utf-8-sig", newline="") as fh:
         table = list(csv.DictReader(fh))
     assert len(table) == 8 and table[0]["campaign"] == "round-1"
     commented = [r for r in table if r["comment"] == "丁寧"]  # op0's 4 current rows
@@ -135,3 +137,25 @@ def test_the_cli_writes_csv_jsonl_and_pairs(env: Env, db_url: str, tmp_path: Pat
         cli, ["judgments", "export", "-p", root, "-o", "x", "--pairs"]
     )
     assert refused.exit_code != 0 and "--pairs needs --campaign" in refused.output
+
+
+def test_admins_download_judgments_and_pairs_from_the_dashboard(env: Env) -> None:
+    _vote(env)
+    admin = signed_in(env.app, env.admin_token, headers={"accept-language": "ja"})
+    page = admin.get(f"/admin/campaigns/{env.campaign.id}").text
+    assert f'href="/admin/campaigns/{env.campaign.id}/judgments.csv"' in page
+    assert "判定一覧（CSV、Excel で開けます）" in page
+    got = admin.get(f"/admin/campaigns/{env.campaign.id}/judgments.csv")
+    assert got.status_code == 200 and got.headers["content-type"].startswith("text/csv")
+    assert "filename*=UTF-8''round-1-judgments.csv" in got.headers["content-disposition"]
+    assert got.content.startswith(b"\xef\xbb\xbfid,source,campaign,")
+    table = list(csv.DictReader(got.content.decode("utf-8-sig").splitlines()))
+    assert len(table) == 8 and {r["annotator"] for r in table} == {"op0", "op1"}
+    history = admin.get(f"/admin/campaigns/{env.campaign.id}/judgments.csv?history=true")
+    assert len(list(csv.DictReader(history.content.decode("utf-8-sig").splitlines()))) == 9
+    pairs = admin.get(f"/admin/campaigns/{env.campaign.id}/pairs.jsonl")
+    assert {json.loads(x)["prompt"] for x in pairs.text.splitlines()} == set(QUESTIONS)
+    # annotators get nothing: this data names the variants and the people
+    operator = signed_in(env.app, env.people[0][1])
+    refused = operator.get(f"/admin/campaigns/{env.campaign.id}/judgments.csv")
+    assert refused.status_code == 403 and "round-1" not in refused.text

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
+from hyouka.export import csv_text, jsonl_text
 from hyouka.humans import (
     DEFAULT_TAGS,
+    JUDGMENT_COLUMNS,
     MODES,
     CampaignSpec,
     HumanEvalError,
@@ -18,10 +21,12 @@ from hyouka.humans import (
     create_campaign,
     get_campaign,
     item_progress,
+    judgment_rows,
     latest_complaints,
     list_annotators,
     list_api_keys,
     list_campaigns,
+    preference_pairs,
     run_overview,
     set_campaign_status,
     set_disabled,
@@ -183,6 +188,50 @@ def dashboard(
         outcomes=variant_outcomes(ctx.store, campaign),
         complaints=latest_complaints(ctx.store, campaign),
         tags=tag_counts(ctx.store, campaign)[:30],
+    )
+
+
+def _download(body: Any, filename: str, media_type: str) -> StreamingResponse:
+    ascii_name = filename.encode("ascii", "replace").decode().replace("?", "_")
+    disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+    return StreamingResponse(
+        body, media_type=media_type, headers={"Content-Disposition": disposition}
+    )
+
+
+@router.get("/campaigns/{campaign_id}/judgments.csv")
+def download_judgments(
+    request: Request,
+    campaign_id: int,
+    history: bool = False,
+    who: Viewer = Depends(admin),  # noqa: B008
+) -> Response:
+    """Every judgment of the campaign with what was judged (``hyouka judgments export``)."""
+    ctx = web(request)
+    campaign = get_campaign(ctx.store, ctx.project, campaign_id)
+    rows = judgment_rows(ctx.store, ctx.project, campaign=campaign, history=history)
+    suffix = "-history" if history else ""
+    return _download(
+        csv_text(rows, JUDGMENT_COLUMNS),
+        f"{campaign.name}-judgments{suffix}.csv",
+        "text/csv; charset=utf-8",
+    )
+
+
+@router.get("/campaigns/{campaign_id}/pairs.jsonl")
+def download_pairs(
+    request: Request,
+    campaign_id: int,
+    who: Viewer = Depends(admin),  # noqa: B008
+) -> Response:
+    """The people's settled preferences as prompt/chosen/rejected rows (``--pairs``)."""
+    ctx = web(request)
+    campaign = get_campaign(ctx.store, ctx.project, campaign_id)
+    if not campaign.pairwise:
+        raise HumanEvalError("a rating-only campaign has no pairs", "error.not_found")
+    rows = preference_pairs(ctx.store, campaign)
+    return _download(
+        jsonl_text(rows), f"{campaign.name}-pairs.jsonl", "application/x-ndjson; charset=utf-8"
     )
 
 
