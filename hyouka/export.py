@@ -154,9 +154,14 @@ def write_rows(
             import pyarrow.parquet as pq
         except ImportError:
             raise MissingDependencyError("pyarrow", "parquet", "Parquet export") from None
-        data = [{k: _flat(v) for k, v in row.items()} for row in rows]
+        data = [{k: _flat(v) for k, v in row.items()} for row in rows]  # in memory
         count = len(data)
-        pq.write_table(pa.Table.from_pylist(data), path)
+        table = (
+            pa.Table.from_pylist(data)
+            if data
+            else pa.table({c: pa.array([], pa.null()) for c in columns})
+        )
+        pq.write_table(table, path)
     else:
         raise HyoukaError(f"unknown export format '{fmt}' (use jsonl, csv or parquet)")
     return count

@@ -73,7 +73,7 @@ def test_rows_carry_what_was_judged_and_the_verdict(env: Env) -> None:
     assert first[f"tags_{tagged_side}"] == ["長すぎる"]
     assert first[f"tags_{'b' if tagged_side == 'a' else 'a'}"] == []
     assert by[("op0", QUESTIONS[3])]["winner"] == "tie"
-    assert by[("op0", QUESTIONS[3])]["winner_variant"] == "tie"
+    assert by[("op0", QUESTIONS[3])]["winner_variant"] is None
     edited = by[("op0", QUESTIONS[1])]
     assert edited["winner_variant"] == V1 and edited["supersedes_id"] is not None
     history = list(humans.judgment_rows(env.store, env.project, history=True))

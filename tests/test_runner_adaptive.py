@@ -219,3 +219,40 @@ def test_a_busy_judge_provider_is_reported_too(tmp_path: Path) -> None:
         ]
     assert judged == ["ok"] * 40  # every judge call got through in the end
     ws.close()
+
+
+def test_a_waiter_cancelled_before_its_turn_leaves_it_to_the_next_one() -> None:
+    async def scenario() -> int:
+        slots = Slots(1)
+        await slots.acquire()
+        first = asyncio.ensure_future(slots.acquire())
+        second = asyncio.ensure_future(slots.acquire())
+        await asyncio.sleep(0)
+        first.cancel()  # cancelled while waiting...
+        slots.release()  # ...and the slot frees before its task has unwound
+        await asyncio.wait_for(second, 1)
+        return slots.in_flight
+
+    assert asyncio.run(scenario()) == 1
+
+
+def test_waiting_calls_are_served_in_order() -> None:
+    async def scenario() -> list[int]:
+        slots = Slots(1)
+        await slots.acquire()
+        order: list[int] = []
+
+        async def call(i: int) -> None:
+            await slots.acquire()
+            order.append(i)
+            await asyncio.sleep(0)
+            slots.release()
+
+        tasks = [asyncio.ensure_future(call(i)) for i in range(5)]
+        await asyncio.sleep(0)
+        slots.release()
+        late = asyncio.ensure_future(call(99))  # arrives while others wait: queues behind
+        await asyncio.wait_for(asyncio.gather(*tasks, late), 1)
+        return order
+
+    assert asyncio.run(scenario()) == [0, 1, 2, 3, 4, 99]

@@ -57,6 +57,10 @@ def export_cmd(
     ws = open_workspace(project_dir)
     campaign = humans.get_campaign(ws.store, ws.name, campaign_ref) if campaign_ref else None
     if pairs:
+        if source or history:
+            raise HyoukaError(
+                "--pairs uses the people's current votes: drop --source and --history"
+            )
         if campaign is None:
             raise HyoukaError("--pairs needs --campaign NAME (a pairwise campaign)")
         if not campaign.pairwise:

@@ -5,7 +5,8 @@ Admin-only data: rows name the variants behind each output and the person who ju
 
 ``judgment_rows`` gives one row per stored judgment, oldest first: by default only the current
 ones (an edited judgment's latest row), with ``history`` every row, the superseded ones marked
-``current = False``. Side ``a``/``b`` is the item's stored order (``variant_a`` is the variant
+``current = False`` (pages are read one after another: a judgment edited during the export can
+appear as both rows). Side ``a``/``b`` is the item's stored order (``variant_a`` is the variant
 named first when the campaign was made); ``shown_left`` says which of them the person saw on
 the left. Pages of 1,000 rows keep memory flat in the number of judgments.
 
@@ -27,7 +28,7 @@ from sqlalchemy.orm import aliased
 from hyouka.humans._tx import as_utc, reading
 from hyouka.humans.campaigns import Campaign
 from hyouka.humans.dashboard import is_current
-from hyouka.humans.items import load_item
+from hyouka.humans.items import as_text, load_item
 from hyouka.store.schema import (
     annotators,
     campaign_items,
@@ -167,7 +168,7 @@ def _input_text(content: Mapping[str, Any] | None) -> str | None:
 
 
 def _text(value: Any) -> str:
-    return value if isinstance(value, str) else str(value)
+    return as_text(value)  # as the judging screen shows it
 
 
 def _judgment_row(r: Mapping[Any, Any]) -> dict[str, Any]:
@@ -178,8 +179,8 @@ def _judgment_row(r: Mapping[Any, Any]) -> dict[str, Any]:
         side = tag.get("side") if isinstance(tag, dict) else None
         text = tag.get("tag") if isinstance(tag, dict) else tag
         tags["b" if side == "b" else "a"].append(str(text))
-    shown_left = None
-    if r["left_sample_id"] is not None:
+    shown_left = None  # a judge saw both orders: no one side was shown on the left
+    if r["left_sample_id"] is not None and r["source"] != "judge":
         shown_left = "a" if r["left_sample_id"] == r["sample_a_id"] else "b"
     return {
         "id": int(r["id"]),
@@ -195,7 +196,7 @@ def _judgment_row(r: Mapping[Any, Any]) -> dict[str, Any]:
         "output_b": r["output_b"],
         "shown_left": shown_left,
         "winner": winner,
-        "winner_variant": names.get(winner, winner) if winner else None,
+        "winner_variant": names.get(winner) if winner else None,  # None: tie or both bad
         "rating_a": r["rating_a"],
         "rating_b": r["rating_b"],
         "comment": r["comment"],
@@ -244,8 +245,7 @@ def preference_pairs(store: Store, campaign: Campaign) -> Iterator[dict[str, Any
         if counts["a"] == counts["b"]:
             continue
         content = load_item(store, item_id)
-        if content.sample_b_id is None:
-            continue
+        assert content.sample_b_id is not None  # a pairwise item (inner join above)
         won = "a" if counts["a"] > counts["b"] else "b"
         chosen, rejected = (
             (content.sample_a_id, content.sample_b_id)

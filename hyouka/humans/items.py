@@ -82,7 +82,7 @@ class ItemCache:
                 self._data.popitem(last=False)
 
 
-def _as_text(value: Any) -> str:
+def as_text(value: Any) -> str:
     if isinstance(value, str):
         return value
     return json.dumps(value, ensure_ascii=False, indent=1)
@@ -95,9 +95,9 @@ def _passages(contexts: Any) -> tuple[Passage, ...]:
     for ctx in contexts:
         if isinstance(ctx, Mapping):
             title = ctx.get("title") or ctx.get("id") or ""
-            out.append(Passage(str(title), _as_text(ctx.get("text", ""))))
+            out.append(Passage(str(title), as_text(ctx.get("text", ""))))
         else:
-            out.append(Passage("", _as_text(ctx)))
+            out.append(Passage("", as_text(ctx)))
     return tuple(out)
 
 
@@ -132,7 +132,7 @@ def load_item(store: Store, item_id: int) -> ItemContent:
     variables = content.get("vars") or {}
     return ItemContent(
         case_key=str(first.case_key),
-        inputs=tuple((str(k), _as_text(v)) for k, v in variables.items()),
+        inputs=tuple((str(k), as_text(v)) for k, v in variables.items()),
         aspect=content.get("aspect"),
         sample_a_id=int(first.sample_a_id),
         sample_b_id=None if first.sample_b_id is None else int(first.sample_b_id),

@@ -90,19 +90,27 @@ class Slots:
         self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
 
     async def acquire(self) -> int:
-        while self.in_flight >= self.limit:
+        if self.in_flight < self.limit and not self._waiters:
+            self.in_flight += 1
+            return self._episode
+        first = True
+        while True:
             waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            self._waiters.append(waiter)
+            if first:
+                self._waiters.append(waiter)
+            else:
+                self._waiters.appendleft(waiter)  # woken but beaten to it: keep its place
+            first = False
             try:
                 await waiter
             except asyncio.CancelledError:
                 self._discard(waiter)
-                if not waiter.cancelled():
-                    self._wake()  # woken, then cancelled: the turn goes to the next one
+                self._wake()  # a turn it was given, or room it was counted against, moves on
                 raise
             self._discard(waiter)
-        self.in_flight += 1
-        return self._episode
+            if self.in_flight < self.limit:
+                self.in_flight += 1
+                return self._episode
 
     def release(self) -> None:
         self.in_flight -= 1
@@ -119,6 +127,8 @@ class Slots:
         for waiter in self._waiters:
             if room <= 0:
                 return
+            if waiter.cancelled():
+                continue  # its task is going away: it takes no slot
             if not waiter.done():
                 waiter.set_result(None)
             room -= 1
