@@ -83,6 +83,7 @@ def demo_cmd(folder: Path, quick: bool, no_ja: bool, lang: str | None) -> None:
         f"  hyouka compare polite concise -p {first}        the verdict with its uncertainty\n"
         f"  hyouka ranking -p {first}                      after people voted: who wins\n"
         f"  hyouka feedback list -p {first}                complaints → proposed checks\n"
+        f"  hyouka judgments export -p {first} -o votes.csv  the votes, for Excel\n"
         f"Switch to a real model: edit providers in {first}/hyouka.yaml (see README)."
     )
 
