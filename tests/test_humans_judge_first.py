@@ -244,3 +244,30 @@ def test_a_verdict_the_judge_could_not_put_into_words_leaves_the_pair_unsettled(
         assert _pairs_in_order(workspace, campaign.id)[:4].count(SETTLED) == 1
     finally:
         workspace.close()
+
+
+def test_a_refused_admin_form_keeps_the_judge_choice(ws: Workspace) -> None:
+    import re
+
+    from humans_env import signed_in
+
+    from hyouka.web import create_app
+
+    _, token = humans.add_annotator(ws.store, "jf", "kanri", "pdm", admin=True)
+    admin = signed_in(create_app(ws.store, "jf"), token, headers={"accept-language": "en"})
+    form = admin.get("/admin/campaigns/new?run=latest").text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form)
+    assert csrf is not None
+    data = {
+        "csrf": csrf.group(1),
+        "run": "latest",
+        "name": "rated",
+        "mode": "rating",  # refused: judge-first orders pairs
+        "variant": ["bad", "good"],
+        "judge_first": "judge-pairwise@gpt",
+        "only_unsettled": "1",
+    }
+    refused = admin.post("/admin/campaigns", data=data)
+    assert refused.status_code == 400
+    assert '<option value="judge-pairwise@gpt" selected>' in refused.text
+    assert 'name="only_unsettled" value="1" checked' in refused.text

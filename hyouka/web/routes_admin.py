@@ -79,6 +79,8 @@ def new_campaign(
         runs=ctx.store.list_runs(ctx.project, limit=30),
         groups=_groups(request),
         chosen_groups=[],
+        chosen_judge="",
+        only_unsettled=False,
         **_run_choices(request, run),
     )
 
@@ -165,6 +167,8 @@ def create(
             runs=ctx.store.list_runs(ctx.project, limit=30),
             groups=_groups(request),
             chosen_groups=group,
+            chosen_judge=judge_first,
+            only_unsettled=bool(only_unsettled),
             **choices,
         )
     return RedirectResponse(f"/admin/campaigns/{campaign.id}", status_code=303)
