@@ -144,6 +144,20 @@ def test_sign_in_then_vote_by_mouse_and_by_keys(
     with capsys.disabled():
         print(f"\nscreenshot of the judging screen: {shot}")
 
+    # -- Enter in the "never say this" box, on a score or on a tag sends nothing: a form's
+    #    Enter would otherwise submit its first button, "A is better"
+    page.click("#highlight")
+    page.keyboard.type("この表現")
+    page.keyboard.press("Enter")
+    page.click("#out-left .score:has-text('2')")
+    page.keyboard.press("Enter")
+    page.click("#out-right .chip:has-text('長すぎる')")
+    page.keyboard.press("Enter")
+    page.wait_for_timeout(300)
+    assert _rows(e) == [] and page.locator("#judge-form").count() == 1
+    page.fill("#highlight", "")
+    page.click("#out-right .chip:has-text('長すぎる')")  # untick again
+
     # -- with the mouse: rate, tag, complain, then "A is better"
     page.click("#out-left .score:has-text('4')")
     page.click("#out-right .chip:has-text('長すぎる')")

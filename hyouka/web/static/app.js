@@ -99,6 +99,10 @@
       return;
     }
     var key = event.key.length === 1 ? event.key.toLowerCase() : event.key;
+    // Enter on a score or a tag would submit the form with its first enabled button, "A is
+    // better" (the disabled guard button stops this only for text boxes): a vote is a key or
+    // a click, never Enter.
+    if (pairwise && key === "Enter" && tag === "INPUT") { event.preventDefault(); return; }
     if (pairwise && /^[1-4]$/.test(key)) { event.preventDefault(); click('button[data-key="' + key + '"]'); return; }
     if (!pairwise && /^[1-5]$/.test(key)) { event.preventDefault(); setRating("left", key); return; }
     if (!pairwise && key === "Enter" && tag !== "BUTTON" && tag !== "A") { event.preventDefault(); click('button[data-key="Enter"]'); return; }
