@@ -144,7 +144,7 @@ def test_admins_download_judgments_and_pairs_from_the_dashboard(env: Env) -> Non
     admin = signed_in(env.app, env.admin_token, headers={"accept-language": "ja"})
     page = admin.get(f"/admin/campaigns/{env.campaign.id}").text
     assert f'href="/admin/campaigns/{env.campaign.id}/judgments.csv"' in page
-    assert "判定一覧（CSV、Excel で開けます）" in page
+    assert "判定一覧(CSV、Excel で開けます)" in page
     got = admin.get(f"/admin/campaigns/{env.campaign.id}/judgments.csv")
     assert got.status_code == 200 and got.headers["content-type"].startswith("text/csv")
     assert "filename*=UTF-8''round-1-judgments.csv" in got.headers["content-disposition"]

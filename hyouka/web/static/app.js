@@ -100,8 +100,9 @@
     }
     var key = event.key.length === 1 ? event.key.toLowerCase() : event.key;
     // Enter on a score or a tag would submit the form with its first enabled button, "A is
-    // better" (the disabled guard button stops this only for text boxes): a vote is a key or
-    // a click, never Enter.
+    // better". The form's first submit button (.enter-guard) is disabled, which stops this for
+    // text boxes (and for confirming Japanese input); this stops it for scores and tags. A
+    // vote is a key or a click, never Enter.
     if (pairwise && key === "Enter" && tag === "INPUT") { event.preventDefault(); return; }
     if (pairwise && /^[1-4]$/.test(key)) { event.preventDefault(); click('button[data-key="' + key + '"]'); return; }
     if (!pairwise && /^[1-5]$/.test(key)) { event.preventDefault(); setRating("left", key); return; }
