@@ -162,7 +162,12 @@ def test_an_edit_appends_a_superseding_row_and_keeps_the_old_one(env: Env) -> No
     current_only = humans.list_judgments(env.store, env.project, current_only=True)
     assert [j["id"] for j in current_only] == [new["id"]]
     people = humans.annotator_progress(env.store, env.campaign)
-    assert [(p.name, p.done, p.edits) for p in people] == [("op0", 1, 1)]
+    # everyone the campaign is for, also those who have not started (the admin is not)
+    assert [(p.name, p.done, p.edits, p.last_at is None) for p in people] == [
+        ("op0", 1, 1, False),
+        ("op1", 0, 0, True),
+        ("op2", 0, 0, True),
+    ]
     assert humans.last_judged(env.store, env.campaign.id, pid) == got.public_id
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import aliased
 
 from hyouka.humans._tx import as_utc, reading
 from hyouka.humans.campaigns import Campaign
+from hyouka.humans.people import annotator_from_row
 from hyouka.store.schema import (
     annotators,
     assignments,
@@ -112,6 +113,8 @@ def my_done(store: Store, campaign_id: int, annotator_id: int) -> int:
 
 
 def annotator_progress(store: Store, campaign: Campaign) -> list[AnnotatorProgress]:
+    """Per person: what they did here. Everyone the campaign is for is listed, also those who
+    have not opened it yet (zeros, never active); admins only once they took an item."""
     status = assignments.c.status
     query = (
         select(
@@ -134,10 +137,21 @@ def annotator_progress(store: Store, campaign: Campaign) -> list[AnnotatorProgre
         .group_by(judgments.c.annotator_id)
     )
     names_q = select(annotators.c.id, annotators.c.name)
+    people_q = select(annotators).where(
+        annotators.c.project == campaign.project, annotators.c.disabled.is_(False)
+    )
     with reading(store) as conn:
         rows = conn.execute(query).all()
         names = {int(i): str(n) for i, n in conn.execute(names_q)}
         edits = {names[int(a)]: int(n) for a, n, _ in conn.execute(edits_q) if a is not None}
+        people = [annotator_from_row(r._mapping) for r in conn.execute(people_q)]
+    seen = {str(r[0]) for r in rows}
+    idle: list[tuple[Any, ...]] = [
+        (p.name, p.group, 0, 0, 0, 0, None)
+        for p in people
+        if p.name not in seen and not p.is_admin and campaign.open_to(p)
+    ]
+    listed = sorted([*(tuple(r) for r in rows), *idle], key=lambda r: str(r[0]))
     return [
         AnnotatorProgress(
             str(name),
@@ -149,7 +163,7 @@ def annotator_progress(store: Store, campaign: Campaign) -> list[AnnotatorProgre
             edits.get(str(name), 0),
             as_utc(last),
         )
-        for name, group, d, o, s, e, last in rows
+        for name, group, d, o, s, e, last in listed
     ]
 
 
