@@ -6,7 +6,7 @@ from __future__ import annotations
 import html
 import re
 
-from humans_env import Env, anonymous, db_url, env, form_fields, signed_in, vote  # noqa: F401
+from humans_env import QUESTIONS, Env, anonymous, db_url, env, form_fields, signed_in, vote  # noqa: F401
 from pg import pg_session_url  # noqa: F401
 
 from hyouka import humans
@@ -71,6 +71,8 @@ def test_dashboard_counts_votes_complaints_and_progress(env: Env) -> None:
     complaints = re.search(r'<table id="complaints">(.*?)</table>', page, re.S)
     assert complaints is not None and "長すぎます" in complaints.group(1)
     assert "op0 (operators)" in complaints.group(1)
+    case = re.search(r"<td>q(\d)<br>", complaints.group(1))  # the case, with its question
+    assert case is not None and QUESTIONS[int(case.group(1))] in complaints.group(1)
     people = re.search(r'<table id="people">(.*?)</table>', page, re.S)
     assert people is not None
     assert all(f"<td>op{i}</td><td>operators</td><td>1</td>" in people.group(1) for i in range(3))

@@ -16,6 +16,7 @@ from sqlalchemy.orm import aliased
 
 from hyouka.humans._tx import as_utc, reading
 from hyouka.humans.campaigns import Campaign
+from hyouka.humans.items import as_text
 from hyouka.humans.people import annotator_from_row
 from hyouka.store.schema import (
     annotators,
@@ -257,6 +258,7 @@ class Complaint:
     tags: tuple[tuple[str, str | None], ...]  # (tag, variant it was put on)
     highlight: str | None
     highlight_variant: str | None
+    input_text: str = ""  # the case's input as people saw it (for the dashboard, shortened)
 
 
 def latest_complaints(store: Store, campaign: Campaign, limit: int = 50) -> list[Complaint]:
@@ -266,7 +268,13 @@ def latest_complaints(store: Store, campaign: Campaign, limit: int = 50) -> list
     has_tags = func.length(cast(base.c.tags, String)) > 2
     wordy = or_(base.c.comment.is_not(None), base.c.highlight.is_not(None), has_tags)
     query = (
-        select(base, annotators.c.name.label("who"), annotators.c.group_name, cases.c.case_key)
+        select(
+            base,
+            annotators.c.name.label("who"),
+            annotators.c.group_name,
+            cases.c.case_key,
+            cases.c.content.label("case_content"),
+        )
         .outerjoin(annotators, annotators.c.id == base.c.annotator_id)
         .outerjoin(campaign_items, campaign_items.c.id == base.c.item_id)
         .outerjoin(cases, cases.c.id == campaign_items.c.case_id)
@@ -299,7 +307,14 @@ def _complaint(row: Any) -> Complaint:
         tags=tags,
         highlight=row.highlight,
         highlight_variant=names.get(row.highlight_side) if row.highlight_side else None,
+        input_text=_input_text(row.case_content),
     )
+
+
+def _input_text(content: Any, limit: int = 120) -> str:
+    variables = (content or {}).get("vars") or {}
+    text = " / ".join(as_text(v) for v in variables.values())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def tag_counts(store: Store, campaign: Campaign) -> list[tuple[str, str, int]]:
