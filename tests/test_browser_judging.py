@@ -284,3 +284,33 @@ def test_rating_only_screen_by_keys(chromium: Any, tmp_path: Path) -> None:
         assert (row["rating_a"], row["winner"]) == (4, None)
         assert watch.dialogs == []
         context.close()
+
+
+def test_a_vote_against_ones_own_ratings_is_held_once(
+    chromium: Any, served: tuple[Env, ServerThread]
+) -> None:
+    e, server = served
+    context, page, watch = _new_page(chromium, locale="en-US")
+    page.goto(f"{server.url}/signin/{e.people[0][1]}")
+    page.goto(f"{server.url}/c/{e.campaign.id}")
+    page.wait_for_selector("#judge-form")
+    assert page.is_hidden("#vote-note")
+    page.keyboard.press("w")  # A = 2
+    page.keyboard.press("g")  # B = 5
+    page.keyboard.press("1")  # "A is better": against the ratings
+    page.wait_for_timeout(300)
+    assert _rows(e) == [] and page.is_visible("#vote-note")
+    assert "ratings put the other answer higher" in page.inner_text("#vote-note")
+    with page.expect_navigation():
+        page.keyboard.press("1")  # the same verdict again: sent as it is
+    (row,) = _rows(e)
+    assert row["winner"] == _side(row, "left")
+    assert (row[f"rating_{_side(row, 'left')}"], row[f"rating_{_side(row, 'right')}"]) == (2, 5)
+    # Ratings that agree with the vote send it at once.
+    page.wait_for_selector("#judge-form")
+    page.keyboard.press("t")  # A = 5
+    page.keyboard.press("a")  # B = 1
+    with page.expect_navigation():
+        page.keyboard.press("1")
+    assert len(_rows(e)) == 2 and watch.dialogs == []
+    context.close()

@@ -154,4 +154,9 @@ def test_messages_format_and_fall_back() -> None:
     assert ja("no.such.key") == "no.such.key"
     assert messages("xx").locale == "en"
     assert set(LOCALES) == {"ja", "en"}
-    assert set(ja.with_prefix("js.")) == {"js.select_first", "js.marked", "js.sending"}
+    assert set(ja.with_prefix("js.")) == {
+        "js.select_first",
+        "js.marked",
+        "js.sending",
+        "js.contradiction",
+    }

@@ -20,8 +20,35 @@
 
   // One submission per rendered form: a double click or a second key press is ignored here,
   // and the server's idempotency key catches anything that still gets through.
+  // A vote against the person's own 1-5 ratings (A better, yet A rated lower than B) is held
+  // once with a note: pressing the same verdict again sends it, changing a rating clears it.
+  var held = null;
+  function ratingOf(side) {
+    var checked = form.querySelector('input[name="rating_' + side + '"]:checked');
+    return checked ? parseInt(checked.value, 10) : null;
+  }
+  function contradicts(winner) {
+    var l = ratingOf("left"), r = ratingOf("right");
+    if (l === null || r === null) return false;
+    return (winner === "left" && l < r) || (winner === "right" && r < l);
+  }
+  form.addEventListener("change", function () {
+    held = null;
+    var note = document.getElementById("vote-note");
+    if (note) { note.textContent = ""; note.hidden = true; }
+  });
+
   form.addEventListener("submit", function (event) {
     if (sending) { event.preventDefault(); return; }
+    var submitter = event.submitter;
+    var winner = submitter && submitter.name === "winner" ? submitter.value : null;
+    if (pairwise && hasRight && winner && held !== winner && contradicts(winner)) {
+      event.preventDefault();
+      held = winner;
+      var note = document.getElementById("vote-note");
+      if (note) { note.textContent = msg("js.contradiction"); note.hidden = false; }
+      return;
+    }
     sending = true;
     document.body.classList.add("sending");
   });
