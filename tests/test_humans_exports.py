@@ -62,6 +62,7 @@ def test_rows_carry_what_was_judged_and_the_verdict(env: Env) -> None:
     rows = list(humans.judgment_rows(env.store, env.project, campaign=env.campaign))
     assert len(rows) == 8 and all(r["current"] for r in rows)  # 2 people × 4 items
     assert {r["source"] for r in rows} == {"human"} and {r["campaign"] for r in rows} == {"round-1"}
+    assert {r["item_position"] for r in rows} == {1, 2, 3, 4}  # numbered as on the dashboard
     by = {(r["annotator"], r["input"]): r for r in rows}
     first = by[("op0", QUESTIONS[0])]
     assert first["winner_variant"] == V0 and first["group"] == "operators"

@@ -186,7 +186,8 @@ def _judgment_row(r: Mapping[Any, Any]) -> dict[str, Any]:
         "id": int(r["id"]),
         "source": r["source"],
         "campaign": r["campaign"],
-        "item_position": r["position"],
+        # from 1, as the dashboard numbers items
+        "item_position": None if r["position"] is None else int(r["position"]) + 1,
         "case_id": r["case_key"],
         "sample_index": r["sample_index"],
         "input": _input_text(r["case_content"]) or r["input_text"],

@@ -32,7 +32,8 @@
     if (l === null || r === null) return false;
     return (winner === "left" && l < r) || (winner === "right" && r < l);
   }
-  form.addEventListener("change", function () {
+  form.addEventListener("change", function (event) {
+    if (!/^rating_/.test(event.target.name || "")) return;  // only a rating can settle it
     held = null;
     var note = document.getElementById("vote-note");
     if (note) { note.textContent = ""; note.hidden = true; }
@@ -133,7 +134,7 @@
     if (pairwise && key === "Enter" && tag === "INPUT") { event.preventDefault(); return; }
     if (pairwise && /^[1-4]$/.test(key)) { event.preventDefault(); click('button[data-key="' + key + '"]'); return; }
     if (!pairwise && /^[1-5]$/.test(key)) { event.preventDefault(); setRating("left", key); return; }
-    if (!pairwise && key === "Enter" && tag !== "BUTTON" && tag !== "A") { event.preventDefault(); click('button[data-key="Enter"]'); return; }
+    if (!pairwise && key === "Enter" && tag !== "BUTTON" && tag !== "A" && tag !== "SUMMARY") { event.preventDefault(); click('button[data-key="Enter"]'); return; }
     if (key === "0") { event.preventDefault(); click('button[data-key="0"]'); return; }
     if (key === "h") { event.preventDefault(); markSelection(null); return; }
     if (key === "/") { event.preventDefault(); document.getElementById("comment").focus(); return; }
