@@ -64,7 +64,9 @@ def test_judging_page_shows_input_outputs_rubric_and_no_variant_identity(env: En
     assert {by_output[texts["left"]], by_output[texts["right"]]} == set(env.variant_names)
     assert "丁寧さと正確さ" in page  # the rubric
     assert "より良い回答を選んでください" in page  # the instructions
-    assert re.search(r"<dt>question</dt><dd class=\"text\">[^<]+</dd>", page)
+    # one input variable: shown without its (programmer's) name
+    assert re.search(r"<dl>\s*<dd class=\"text\">[^<]+</dd>", page)
+    assert "<dt>question</dt>" not in page
     assert "観点" in page  # the case's aspect
     for name in env.variant_names:
         assert name not in page
@@ -197,7 +199,7 @@ def test_model_output_with_markup_is_shown_as_text(db_url: str, tmp_path: Path) 
 
 
 def _question(page: str) -> str:
-    found = re.search(r'<dt>question</dt><dd class="text">([^<]+)</dd>', page)
+    found = re.search(r'<dl>\s*<dd class="text">([^<]+)</dd>', page)
     assert found
     return found.group(1)
 
