@@ -38,6 +38,20 @@ def json_option(func: F) -> F:
     )
 
 
+def export_file_options(func: F) -> F:
+    """``--output/-o FILE`` and ``--format`` (else from the file's suffix) of the exports."""
+    func = click.option(
+        "--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet"]), default=None
+    )(func)
+    return click.option(
+        "--output",
+        "-o",
+        type=click.Path(dir_okay=False, path_type=Path),
+        required=True,
+        help="File to write (.jsonl, .csv or .parquet).",
+    )(func)
+
+
 def open_workspace(project_dir: Path) -> Workspace:
     return Workspace.open(project_dir)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from hyouka import humans
-from hyouka.cli.common import console, open_workspace, project_option
+from hyouka.cli.common import console, export_file_options, open_workspace, project_option
 from hyouka.errors import HyoukaError
 from hyouka.export import write_rows
 
@@ -19,14 +19,7 @@ def judgments_group() -> None:
 
 @judgments_group.command("export")
 @project_option
-@click.option(
-    "--output",
-    "-o",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="File to write (.jsonl, .csv or .parquet).",
-)
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet"]), default=None)
+@export_file_options
 @click.option("--campaign", "campaign_ref", default=None, help="Only this campaign (name or id).")
 @click.option(
     "--source",

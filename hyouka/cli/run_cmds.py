@@ -19,6 +19,7 @@ from rich.table import Table
 from hyouka.api import Workspace
 from hyouka.cli.common import (
     console,
+    export_file_options,
     fmt_num,
     fmt_rate,
     json_option,
@@ -320,14 +321,7 @@ def print_failures(found: dict[str, list[dict[str, object]]]) -> None:
 @click.command("export")
 @click.argument("run", default="latest")
 @project_option
-@click.option(
-    "--output",
-    "-o",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="File to write (.jsonl, .csv or .parquet).",
-)
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet"]), default=None)
+@export_file_options
 @click.option("--variant", "-v", "variants", multiple=True)
 def export_cmd(
     run: str, project_dir: Path, output: Path, fmt: str | None, variants: tuple[str, ...]

@@ -95,8 +95,6 @@ def _query(project: str) -> Select[Any]:
     sa, sb = aliased(samples), aliased(samples)
     va, vb = aliased(variants), aliased(variants)
     judge, named = aliased(variants), aliased(variants)
-    later = aliased(judgments)
-    superseded = select(later.c.id).where(later.c.supersedes_id == judgments.c.id).exists()
     return (
         select(
             judgments,
@@ -113,7 +111,7 @@ def _query(project: str) -> Select[Any]:
             named.c.name.label("variant"),
             annotators.c.name.label("annotator"),
             annotators.c.group_name,
-            superseded.label("superseded"),
+            is_current().label("current"),
         )
         .outerjoin(campaigns, campaigns.c.id == judgments.c.campaign_id)
         .outerjoin(campaign_items, campaign_items.c.id == judgments.c.item_id)
@@ -214,7 +212,7 @@ def _judgment_row(r: Mapping[Any, Any]) -> dict[str, Any]:
         "external_ref": r["external_ref"],
         "created_at": as_utc(r["created_at"]),
         "supersedes_id": r["supersedes_id"],
-        "current": not r["superseded"],
+        "current": bool(r["current"]),
     }
 
 
