@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from hyouka.errors import ConfigError, Location
+from hyouka.humans.modes import CampaignMode
 from hyouka.yamlsource import SourceMap, load_yaml
 
 CONFIG_FILE = "hyouka.yaml"
@@ -117,7 +118,7 @@ class DatasetConfig(_Model):
 class HumanConfig(_Model):
     """Defaults for human-evaluation campaigns."""
 
-    mode: Literal["pairwise", "rating", "pairwise+rating"] = "pairwise+rating"
+    mode: CampaignMode = "pairwise+rating"
     overlap: int = Field(3, ge=1)
     rubric: str | None = Field(None, description="rubric file or inline text")
     tags: list[str] = Field(default_factory=list)

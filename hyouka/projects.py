@@ -6,7 +6,6 @@ import shutil
 from importlib import resources
 from pathlib import Path
 
-from hyouka.config import json_schema_text
 from hyouka.errors import HyoukaError
 
 EXAMPLES = {"starter": "starter", "support-en": "support_en", "rag-ja": "rag_ja"}
@@ -14,6 +13,8 @@ EXAMPLES = {"starter": "starter", "support-en": "support_en", "rag-ja": "rag_ja"
 
 def copy_example(name: str, target: Path, force: bool = False) -> Path:
     """Copy a packaged example project into ``target`` (with hyouka.schema.json for editors)."""
+    from hyouka.config import json_schema_text
+
     if name not in EXAMPLES:
         raise HyoukaError(f"unknown example '{name}' (choose from: {', '.join(EXAMPLES)})")
     source = resources.files("hyouka.examples").joinpath(EXAMPLES[name])

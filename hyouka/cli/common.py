@@ -1,4 +1,9 @@
-"""Shared CLI pieces: the project option, the console, JSON output."""
+"""Shared CLI pieces: the project option, the console, JSON output.
+
+The command modules import only click, rich and this at the top; what a command needs (the
+API, the store, the statistics) is imported inside it, so ``hyouka --help`` loads none of it
+(tests/test_cli_startup.py, ``python benchmarks/cli_startup.py``).
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,13 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from rich.console import Console
 
-from hyouka.api import Workspace
+if TYPE_CHECKING:
+    from hyouka.api import Workspace
 
 console = Console(soft_wrap=True)  # long paths and links stay copy-pasteable
 err_console = Console(stderr=True, soft_wrap=True)  # errors stay one line: paths copy-paste
@@ -53,6 +59,8 @@ def export_file_options(func: F) -> F:
 
 
 def open_workspace(project_dir: Path) -> Workspace:
+    from hyouka.api import Workspace
+
     return Workspace.open(project_dir)
 
 

@@ -7,11 +7,11 @@ from pathlib import Path
 import click
 
 from hyouka.cli.common import console, project_option
-from hyouka.config import load_config
-from hyouka.store import db
 
 
 def _url(project_dir: Path, url: str | None) -> str:
+    from hyouka.config import load_config
+
     if url:
         return url
     return load_config(project_dir).database_url()
@@ -28,6 +28,8 @@ def db_group() -> None:
 @click.option("--revision", default="head", show_default=True)
 def upgrade_cmd(project_dir: Path, url: str | None, revision: str) -> None:
     """Apply schema migrations (needed once per release on a shared PostgreSQL store)."""
+    from hyouka.store import db
+
     engine = db.create(_url(project_dir, url))
     before = db.current_revision(engine)
     db.upgrade(engine, revision)
@@ -40,6 +42,8 @@ def upgrade_cmd(project_dir: Path, url: str | None, revision: str) -> None:
 @click.option("--url")
 def current_cmd(project_dir: Path, url: str | None) -> None:
     """Show the schema revision of the store and the one this hyouka expects."""
+    from hyouka.store import db
+
     engine = db.create(_url(project_dir, url))
     console.print(
         f"store: {db.current_revision(engine) or 'empty'}; expected: {db.head_revision()}"

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from hyouka.api import Workspace
 from hyouka.cli.common import console
 from hyouka.cli.run_cmds import execute_run, print_failures, print_summary
-from hyouka.demo import FULL, QUICK, run_demo
-from hyouka.runner.run import RunResult
+
+if TYPE_CHECKING:
+    from hyouka.api import Workspace
+    from hyouka.runner.run import RunResult
 
 
 @click.command("demo")
@@ -29,6 +30,8 @@ from hyouka.runner.run import RunResult
 )
 def demo_cmd(folder: Path, quick: bool, no_ja: bool, lang: str | None) -> None:
     """Create demo projects in FOLDER (default ./hyouka-demo) and run them offline."""
+    from hyouka.demo import FULL, QUICK, run_demo
+
     include_ja = not no_ja
     if include_ja and importlib.util.find_spec("fugashi") is None:
         console.print(

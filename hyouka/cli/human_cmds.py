@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.table import Table
 
 from hyouka import humans
-from hyouka.api import Workspace
 from hyouka.cli.common import console, json_option, open_workspace, print_json, project_option
+from hyouka.humans.modes import MODES
+
+if TYPE_CHECKING:
+    from hyouka.api import Workspace
 
 DEFAULT_URL = "http://127.0.0.1:8300"
 
@@ -174,7 +178,7 @@ def campaigns_group() -> None:
 @click.option("--cases", "-c", multiple=True, help="Case ids (repeat). Default: all.")
 @click.option(
     "--mode",
-    type=click.Choice(humans.MODES),
+    type=click.Choice(MODES),
     default=None,
     help="Default: human.mode of hyouka.yaml.",
 )

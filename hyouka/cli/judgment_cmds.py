@@ -9,7 +9,6 @@ import click
 from hyouka import humans
 from hyouka.cli.common import console, export_file_options, open_workspace, project_option
 from hyouka.errors import HyoukaError
-from hyouka.export import write_rows
 
 
 @click.group("judgments")
@@ -47,6 +46,8 @@ def export_cmd(
 ) -> None:
     """Write judgments with what was judged: the input, both outputs and their variants, the
     verdict, ratings, comments, tags, and who (admin data: it names variants and people)."""
+    from hyouka.export import write_rows
+
     ws = open_workspace(project_dir)
     campaign = humans.get_campaign(ws.store, ws.name, campaign_ref) if campaign_ref else None
     if pairs:

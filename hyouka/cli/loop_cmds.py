@@ -11,29 +11,18 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.markup import escape
 from rich.table import Table
 
+from hyouka import loop
 from hyouka.cli.common import console, json_option, open_workspace, print_json, project_option
 from hyouka.errors import HyoukaError
-from hyouka.loop import (
-    Preview,
-    Proposal,
-    accept_proposal,
-    edit_proposal,
-    get_proposal,
-    list_proposals,
-    pending_groups,
-    preview_proposal,
-    propose_checks,
-    reject_proposal,
-    run_gate,
-    sync_regressions,
-)
-from hyouka.loop.workflow import titles
+
+if TYPE_CHECKING:
+    from hyouka.loop import Preview, Proposal
 
 STATUS_STYLE = {"proposed": "yellow", "accepted": "green", "rejected": "dim"}
 
@@ -119,8 +108,8 @@ def feedback() -> None:
 def list_cmd(project_dir: Path, status: str | None, as_json: bool) -> None:
     """Proposals and the complaints not proposed yet, grouped."""
     ws = open_workspace(project_dir)
-    found = list_proposals(ws.store, ws.name, status)
-    pending = pending_groups(ws.store, ws.name) if status is None else []
+    found = loop.list_proposals(ws.store, ws.name, status)
+    pending = loop.pending_groups(ws.store, ws.name) if status is None else []
     if as_json:
         print_json(
             {
@@ -166,9 +155,9 @@ def list_cmd(project_dir: Path, status: str | None, as_json: bool) -> None:
 def propose_cmd(project_dir: Path, judge: str | None, judge_preview: bool, as_json: bool) -> None:
     """Propose a check for every new group of complaints, with its preview."""
     ws = open_workspace(project_dir)
-    result = propose_checks(ws.store, ws.name, ws.project, judge)
+    result = loop.propose_checks(ws.store, ws.name, ws.project, judge)
     previews = {
-        p.id: preview_proposal(ws.store, ws.name, p, project=ws.project, judges=judge_preview)
+        p.id: loop.preview_proposal(ws.store, ws.name, p, project=ws.project, judges=judge_preview)
         for p in result.created
     }
     if as_json:
@@ -197,8 +186,8 @@ def propose_cmd(project_dir: Path, judge: str | None, judge_preview: bool, as_js
 def show_cmd(proposal: str, project_dir: Path, judge_preview: bool, as_json: bool) -> None:
     """One proposal: its complaints, its check, and its preview."""
     ws = open_workspace(project_dir)
-    p = get_proposal(ws.store, ws.name, proposal)
-    preview = preview_proposal(ws.store, ws.name, p, project=ws.project, judges=judge_preview)
+    p = loop.get_proposal(ws.store, ws.name, proposal)
+    preview = loop.preview_proposal(ws.store, ws.name, p, project=ws.project, judges=judge_preview)
     if as_json:
         print_json({**p.as_dict(), "preview": preview.as_dict()})
         return
@@ -224,7 +213,7 @@ def accept_cmd(
 ) -> None:
     """Accept a proposal: write its check to regressions.yaml and its cases to the dataset."""
     ws = open_workspace(project_dir)
-    result = accept_proposal(
+    result = loop.accept_proposal(
         ws.store,
         ws.name,
         proposal,
@@ -298,8 +287,8 @@ def edit_cmd(
         raise HyoukaError(
             "nothing to change: give --type, --value, --rubric, --threshold, --judge or --spec"
         )
-    p = edit_proposal(ws.store, ws.name, proposal, _who(by), changes, note=note)
-    preview = preview_proposal(ws.store, ws.name, p, project=ws.project)
+    p = loop.edit_proposal(ws.store, ws.name, proposal, _who(by), changes, note=note)
+    preview = loop.preview_proposal(ws.store, ws.name, p, project=ws.project)
     if as_json:
         print_json({**p.as_dict(), "preview": preview.as_dict()})
         return
@@ -317,7 +306,9 @@ def reject_cmd(
 ) -> None:
     """Reject a proposal (an accepted one is also taken out of regressions.yaml)."""
     ws = open_workspace(project_dir)
-    p = reject_proposal(ws.store, ws.name, proposal, _who(by), reason=reason, project=ws.project)
+    p = loop.reject_proposal(
+        ws.store, ws.name, proposal, _who(by), reason=reason, project=ws.project
+    )
     if as_json:
         print_json(p.as_dict())
         return
@@ -330,7 +321,7 @@ def reject_cmd(
 def sync_cmd(project_dir: Path, as_json: bool) -> None:
     """Write accepted checks regressions.yaml lacks (accepted in the web app, say)."""
     ws = open_workspace(project_dir)
-    written = sync_regressions(ws.project, ws.store)
+    written = loop.sync_regressions(ws.project, ws.store)
     if as_json:
         print_json({"written": [w.section for w in written]})
         return
@@ -396,8 +387,10 @@ def gate_cmd(
 ) -> None:
     """Exit 1 when the candidate brings back a complaint, fails an accepted check, or is
     significantly worse than the baseline on a --metric (for CI)."""
+    from hyouka.loop.workflow import titles
+
     ws = open_workspace(project_dir)
-    result = run_gate(
+    result = loop.run_gate(
         ws.project,
         ws.store,
         baseline,

@@ -8,7 +8,6 @@ import click
 from rich.table import Table
 
 from hyouka.cli.common import console, json_option, open_workspace, print_json, project_option
-from hyouka.config import json_schema_text
 from hyouka.errors import HyoukaError
 from hyouka.projects import EXAMPLES, copy_example
 
@@ -87,6 +86,8 @@ def variants_cmd(project_dir: Path, history: str | None, as_json: bool) -> None:
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None)
 def schema_cmd(output: Path | None) -> None:
     """Print (or write) the JSON Schema of hyouka.yaml for editors."""
+    from hyouka.config import json_schema_text
+
     text = json_schema_text()
     if output is None:
         click.echo(text, nl=False)

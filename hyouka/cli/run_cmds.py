@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.progress import (
@@ -16,7 +16,6 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from hyouka.api import Workspace
 from hyouka.cli.common import (
     console,
     export_file_options,
@@ -27,9 +26,12 @@ from hyouka.cli.common import (
     print_json,
     project_option,
 )
-from hyouka.runner.run import Progress as RunProgress
-from hyouka.runner.run import RunResult
-from hyouka.summary import VariantSummary, as_dicts
+
+if TYPE_CHECKING:
+    from hyouka.api import Workspace
+    from hyouka.runner.run import Progress as RunProgress
+    from hyouka.runner.run import RunResult
+    from hyouka.summary import VariantSummary
 
 
 def _progress_bar() -> Progress:
@@ -112,6 +114,8 @@ def run_cmd(
     as_json: bool,
 ) -> None:
     """Run every variant over the datasets, `samples` times per case."""
+    from hyouka.summary import as_dicts
+
     ws = open_workspace(project_dir)
     result = execute_run(
         ws,
@@ -258,6 +262,7 @@ def show_cmd(run: str, project_dir: Path, failures: int, as_json: bool) -> None:
     from hyouka.cli.score_cmds import print_judges
     from hyouka.loop import still_triggered
     from hyouka.scorers.judge_report import judge_report
+    from hyouka.summary import as_dicts
 
     ws = open_workspace(project_dir)
     info, summaries = ws.show(run)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.table import Table
@@ -17,7 +18,9 @@ from hyouka.cli.common import (
     print_json,
     project_option,
 )
-from hyouka.scorers.judge_report import JudgeSummary
+
+if TYPE_CHECKING:
+    from hyouka.scorers.judge_report import JudgeSummary
 
 
 def print_judges(judges: Sequence[JudgeSummary]) -> None:

@@ -10,85 +10,92 @@ these. Every write goes through :func:`hyouka.humans._tx.write_tx` (one writer o
 ...                 JudgmentInput(idempotency_key="k1", winner="left"))
 """
 
-from hyouka.humans.access import (
-    ApiKey,
-    SigninLimit,
-    add_api_key,
-    api_key_by_secret,
-    disable_api_key,
-    end_session,
-    list_api_keys,
-    record_signin_failure,
-    session_annotator,
-    signin_blocked,
-    start_session,
-)
-from hyouka.humans.assign import (
-    Assignment,
-    assignment_and_campaign,
-    get_assignment,
-    last_judged,
-    left_sample,
-    my_standing,
-    next_assignment,
-    reclaim_expired,
-    skip_assignment,
-)
-from hyouka.humans.campaigns import (
-    DEFAULT_TAGS,
-    MODES,
-    Campaign,
-    CampaignSpec,
-    build_items,
-    create_campaign,
-    get_campaign,
-    list_campaigns,
-    run_overview,
-    set_campaign_status,
-)
-from hyouka.humans.dashboard import (
-    AnnotatorProgress,
-    CampaignProgress,
-    Complaint,
-    ItemProgress,
-    VariantOutcome,
-    annotator_progress,
-    campaign_progress,
-    item_progress,
-    latest_complaints,
-    my_done,
-    tag_counts,
-    variant_outcomes,
-)
-from hyouka.humans.exports import (
-    JUDGMENT_COLUMNS,
-    PAIR_COLUMNS,
-    judgment_rows,
-    preference_pairs,
-)
-from hyouka.humans.feedback import Feedback, record_feedback
-from hyouka.humans.items import ItemCache, ItemView, item_view
-from hyouka.humans.judging import (
-    VERDICTS,
-    JudgmentInput,
-    SubmitResult,
-    current_judgment,
-    screen_values,
-    submit_judgment,
-)
-from hyouka.humans.people import (
-    Annotator,
-    HumanEvalError,
-    add_annotator,
-    annotator_by_token,
-    get_annotator,
-    list_annotators,
-    reset_link,
-    set_disabled,
-    set_locale,
-    signin_link,
-)
-from hyouka.humans.reads import list_judgments
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from hyouka._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from hyouka.humans.access import (
+        ApiKey,
+        SigninLimit,
+        add_api_key,
+        api_key_by_secret,
+        disable_api_key,
+        end_session,
+        list_api_keys,
+        record_signin_failure,
+        session_annotator,
+        signin_blocked,
+        start_session,
+    )
+    from hyouka.humans.assign import (
+        Assignment,
+        assignment_and_campaign,
+        get_assignment,
+        last_judged,
+        left_sample,
+        my_standing,
+        next_assignment,
+        reclaim_expired,
+        skip_assignment,
+    )
+    from hyouka.humans.campaigns import (
+        DEFAULT_TAGS,
+        Campaign,
+        CampaignSpec,
+        build_items,
+        create_campaign,
+        get_campaign,
+        list_campaigns,
+        run_overview,
+        set_campaign_status,
+    )
+    from hyouka.humans.dashboard import (
+        AnnotatorProgress,
+        CampaignProgress,
+        Complaint,
+        ItemProgress,
+        VariantOutcome,
+        annotator_progress,
+        campaign_progress,
+        item_progress,
+        latest_complaints,
+        my_done,
+        tag_counts,
+        variant_outcomes,
+    )
+    from hyouka.humans.exports import (
+        JUDGMENT_COLUMNS,
+        PAIR_COLUMNS,
+        judgment_rows,
+        preference_pairs,
+    )
+    from hyouka.humans.feedback import Feedback, record_feedback
+    from hyouka.humans.items import ItemCache, ItemView, item_view
+    from hyouka.humans.judging import (
+        VERDICTS,
+        JudgmentInput,
+        SubmitResult,
+        current_judgment,
+        screen_values,
+        submit_judgment,
+    )
+    from hyouka.humans.modes import MODES
+    from hyouka.humans.people import (
+        Annotator,
+        HumanEvalError,
+        add_annotator,
+        annotator_by_token,
+        get_annotator,
+        list_annotators,
+        reset_link,
+        set_disabled,
+        set_locale,
+        signin_link,
+    )
+    from hyouka.humans.reads import list_judgments
 
 __all__ = [
     "DEFAULT_TAGS",
@@ -160,3 +167,5 @@ __all__ = [
     "tag_counts",
     "variant_outcomes",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, __file__)

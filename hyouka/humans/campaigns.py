@@ -35,6 +35,7 @@ from sqlalchemy.exc import IntegrityError
 
 from hyouka.errors import NotFoundError
 from hyouka.humans._tx import as_utc, inserted_id, reading, write_tx
+from hyouka.humans.modes import MODES
 from hyouka.humans.people import Annotator, HumanEvalError
 from hyouka.store.schema import (
     annotators,
@@ -48,7 +49,6 @@ from hyouka.store.schema import (
 )
 from hyouka.store.store import Store
 
-MODES = ("pairwise", "rating", "pairwise+rating")
 DEFAULT_TAGS = ("事実と違う", "長すぎる", "敬語が不自然", "質問に答えていない")
 MAX_TAGS = 20
 

@@ -10,44 +10,51 @@
 - :mod:`workflow`: the steps as the CLI and the web call them.
 """
 
-from hyouka.loop.complaints import (
-    NEVER_SAY_TAGS,
-    Complaint,
-    ComplaintGroup,
-    Feedback,
-    Praise,
-    collect_complaints,
-    collect_feedback,
-    group_complaints,
-)
-from hyouka.loop.gate import GateResult, GateRule, accepted_metrics, junit_xml, run_gate
-from hyouka.loop.preview import Preview, PreviewRow, preview_check
-from hyouka.loop.proposals import (
-    LoopError,
-    Proposal,
-    ProposeResult,
-    get_proposal,
-    list_proposals,
-    phrase_spec,
-)
-from hyouka.loop.regressions import REGRESSIONS_FILE, RegressionsFileError, Written
-from hyouka.loop.speed import (
-    ComplaintStatus,
-    LoopSpeed,
-    Triggered,
-    loop_speed,
-    still_triggered,
-)
-from hyouka.loop.workflow import (
-    AcceptResult,
-    accept_proposal,
-    edit_proposal,
-    pending_groups,
-    preview_proposal,
-    propose_checks,
-    reject_proposal,
-    sync_regressions,
-)
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from hyouka._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from hyouka.loop.complaints import (
+        NEVER_SAY_TAGS,
+        Complaint,
+        ComplaintGroup,
+        Feedback,
+        Praise,
+        collect_complaints,
+        collect_feedback,
+        group_complaints,
+    )
+    from hyouka.loop.gate import GateResult, GateRule, accepted_metrics, junit_xml, run_gate
+    from hyouka.loop.preview import Preview, PreviewRow, preview_check
+    from hyouka.loop.proposals import (
+        LoopError,
+        Proposal,
+        ProposeResult,
+        get_proposal,
+        list_proposals,
+        phrase_spec,
+    )
+    from hyouka.loop.regressions import REGRESSIONS_FILE, RegressionsFileError, Written
+    from hyouka.loop.speed import (
+        ComplaintStatus,
+        LoopSpeed,
+        Triggered,
+        loop_speed,
+        still_triggered,
+    )
+    from hyouka.loop.workflow import (
+        AcceptResult,
+        accept_proposal,
+        edit_proposal,
+        pending_groups,
+        preview_proposal,
+        propose_checks,
+        reject_proposal,
+        sync_regressions,
+    )
 
 __all__ = [
     "NEVER_SAY_TAGS",
@@ -89,3 +96,5 @@ __all__ = [
     "still_triggered",
     "sync_regressions",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, __file__)
