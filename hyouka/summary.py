@@ -5,8 +5,9 @@ Aggregates are always recomputed from the sample and score rows (no stored total
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +15,17 @@ from sqlalchemy import select
 
 from hyouka.store.schema import cases, samples, scores, variants
 from hyouka.store.store import Store
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The ``q``-th percentile with linear interpolation: ``numpy.percentile``'s default, to
+    the last bit, without importing numpy (~0.1 s of every ``hyouka run`` and ``show``)."""
+    ordered = sorted(values)
+    index = (len(ordered) - 1) * (q / 100)
+    low = math.floor(index)
+    high = min(low + 1, len(ordered) - 1)
+    a, b, t = ordered[low], ordered[high], index - low
+    return b - (b - a) * (1 - t) if t >= 0.5 else a + (b - a) * t
 
 
 @dataclass
@@ -52,9 +64,7 @@ class VariantSummary:
     checks: dict[tuple[str, str], CheckSummary] = field(default_factory=dict)
 
     def latency_percentile(self, q: float) -> float | None:
-        import numpy as np  # lazily: numpy adds ~0.1 s to every CLI start
-
-        return float(np.percentile(self.latencies, q)) if self.latencies else None
+        return percentile(self.latencies, q) if self.latencies else None
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -49,3 +49,31 @@ def test_running_and_showing_need_no_statistics(module: str) -> None:
     # `hyouka run` and `hyouka show` import these: scipy alone costs ~1 s of start-up.
     loaded = loaded_after(f"import {module}")
     assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
+
+
+def test_the_lazy_command_index_matches_the_command_modules() -> None:
+    import importlib
+
+    from hyouka.cli.main import COMMANDS, cli, load_command
+
+    by_module: dict[str, set[str]] = {}
+    for name, module in COMMANDS.items():
+        by_module.setdefault(module, set()).add(name)
+    for module, names in by_module.items():
+        defined = {c.name for c in importlib.import_module(module).COMMANDS}
+        assert defined == names, module
+    assert all(load_command(name) is not None for name in COMMANDS)
+    assert load_command("no-such-command") is None
+    assert cli.list_commands(None) == sorted(COMMANDS)  # type: ignore[arg-type]
+
+
+def test_version_imports_no_command_module() -> None:
+    code = (
+        "from hyouka.cli.main import cli\n"
+        "try:\n    cli(['--version'], prog_name='hyouka')\nexcept SystemExit:\n    pass\n"
+        "import sys\nprint(sorted(m for m in sys.modules if m.startswith('hyouka.cli.')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip().splitlines()[-1] == "['hyouka.cli.main']"

@@ -11,16 +11,43 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
-from rich.console import Console
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from hyouka.api import Workspace
 
-console = Console(soft_wrap=True)  # long paths and links stay copy-pasteable
-err_console = Console(stderr=True, soft_wrap=True)  # errors stay one line: paths copy-paste
+
+class _LazyConsole:
+    """A rich Console made when first used: rich costs ~50 ms to import, which ``hyouka run``
+    would otherwise pay before its first model call."""
+
+    def __init__(self, **options: Any) -> None:
+        self._options = options
+        self._console: Console | None = None
+
+    def resolve(self) -> Console:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(**self._options)
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.resolve(), name)
+
+
+# Long paths and links stay copy-pasteable; errors stay one line.
+console = cast("Console", _LazyConsole(soft_wrap=True))
+err_console = cast("Console", _LazyConsole(stderr=True, soft_wrap=True))
+
+
+def rich_console(which: Console = console) -> Console:
+    """The Console itself, for rich objects that need a real one (a Progress, a Live)."""
+    return which.resolve() if isinstance(which, _LazyConsole) else which
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -1,7 +1,13 @@
-"""``hyouka``: the command line. Every command calls the Python API (hyouka.api)."""
+"""``hyouka``: the command line. Every command calls the Python API (hyouka.api).
+
+A command's module is imported when that command runs (``hyouka run`` loads only
+``run_cmds``); ``--help`` imports them all, and they import nothing heavy at the top
+(``python benchmarks/cli_startup.py`` measures it, tests/test_cli_startup.py guards it).
+"""
 
 from __future__ import annotations
 
+import importlib
 import sys
 from typing import Any
 
@@ -10,21 +16,56 @@ import click
 from hyouka import __version__
 from hyouka.errors import HyoukaError
 
-COMMAND_MODULES = (
-    "hyouka.cli.project_cmds",
-    "hyouka.cli.run_cmds",
-    "hyouka.cli.db_cmds",
-    "hyouka.cli.score_cmds",
-    "hyouka.cli.stats_cmds",
-    "hyouka.cli.demo_cmds",
-    "hyouka.cli.human_cmds",
-    "hyouka.cli.judgment_cmds",
-    "hyouka.cli.loop_cmds",
-)
+# Command name -> the module whose COMMANDS list holds it (tests/test_cli_startup.py checks
+# that this index and the modules agree).
+COMMANDS = {
+    "init": "hyouka.cli.project_cmds",
+    "variants": "hyouka.cli.project_cmds",
+    "schema": "hyouka.cli.project_cmds",
+    "run": "hyouka.cli.run_cmds",
+    "runs": "hyouka.cli.run_cmds",
+    "show": "hyouka.cli.run_cmds",
+    "export": "hyouka.cli.run_cmds",
+    "db": "hyouka.cli.db_cmds",
+    "score": "hyouka.cli.score_cmds",
+    "compare": "hyouka.cli.stats_cmds",
+    "ranking": "hyouka.cli.stats_cmds",
+    "agreement": "hyouka.cli.stats_cmds",
+    "demo": "hyouka.cli.demo_cmds",
+    "serve": "hyouka.cli.human_cmds",
+    "annotators": "hyouka.cli.human_cmds",
+    "campaigns": "hyouka.cli.human_cmds",
+    "apikeys": "hyouka.cli.human_cmds",
+    "judgments": "hyouka.cli.judgment_cmds",
+    "feedback": "hyouka.cli.loop_cmds",
+    "gate": "hyouka.cli.loop_cmds",
+    "report": "hyouka.cli.loop_cmds",
+}
+
+
+def load_command(name: str) -> click.Command | None:
+    """The click command ``name``, importing its module (None: no such command)."""
+    module = COMMANDS.get(name)
+    if module is None:
+        return None
+    found: list[click.Command] = importlib.import_module(module).COMMANDS
+    return next((c for c in found if c.name == name), None)
 
 
 class HyoukaGroup(click.Group):
-    """Turns every HyoukaError into one clear message and exit code 2, with no traceback."""
+    """Loads a command's module on first use, and turns every HyoukaError into one clear
+    message and exit code 2, with no traceback."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*COMMANDS, *self.commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = self.commands.get(cmd_name)
+        if command is None:
+            command = load_command(cmd_name)
+            if command is not None:
+                self.add_command(command)
+        return command
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -45,18 +86,6 @@ class HyoukaGroup(click.Group):
 @click.version_option(__version__, prog_name="hyouka")
 def cli() -> None:
     """hyouka (評価): evaluate versions of an LLM app with checks, judges and real users."""
-
-
-def _register() -> None:
-    import importlib
-
-    for name in COMMAND_MODULES:
-        module = importlib.import_module(name)
-        for command in module.COMMANDS:
-            cli.add_command(command)
-
-
-_register()
 
 
 def main() -> None:

@@ -6,15 +6,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-from rich.table import Table
 
 from hyouka.cli.common import (
     console,
@@ -25,9 +16,12 @@ from hyouka.cli.common import (
     open_workspace,
     print_json,
     project_option,
+    rich_console,
 )
 
 if TYPE_CHECKING:
+    from rich.progress import Progress
+
     from hyouka.api import Workspace
     from hyouka.runner.run import Progress as RunProgress
     from hyouka.runner.run import RunResult
@@ -35,6 +29,15 @@ if TYPE_CHECKING:
 
 
 def _progress_bar() -> Progress:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
     return Progress(
         TextColumn("[bold]run"),
         BarColumn(),
@@ -44,7 +47,7 @@ def _progress_bar() -> Progress:
         TextColumn("ETA"),
         TimeRemainingColumn(),
         TextColumn("{task.fields[extra]}"),
-        console=console,
+        console=rich_console(),
         transient=False,
     )
 
@@ -175,6 +178,8 @@ def print_limits(result: RunResult) -> None:
 
 
 def print_summary(summaries: list[VariantSummary]) -> None:
+    from rich.table import Table
+
     table = Table(
         "variant",
         "version",
@@ -227,6 +232,8 @@ def print_summary(summaries: list[VariantSummary]) -> None:
 @json_option
 def runs_cmd(project_dir: Path, limit: int, as_json: bool) -> None:
     """List the project's runs, newest first."""
+    from rich.table import Table
+
     ws = open_workspace(project_dir)
     rows = ws.runs(limit)
     if as_json:

@@ -18,7 +18,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import aliased
 
 from hyouka.store.schema import judgments, samples, scores, variants
 from hyouka.store.store import Store
@@ -117,7 +116,7 @@ def _agreement(s: JudgeSummary, values: list[float]) -> None:
 
 
 def _score_rows(store: Store, run_id: int) -> list[Any]:
-    judge_sample = aliased(samples)
+    judge_sample = samples.alias()
     query = (
         select(
             judge_sample.c.variant_id,
@@ -156,8 +155,9 @@ def _add_scores(out: dict[int, JudgeSummary], rows: list[Any]) -> None:
 
 
 def _add_pairs(store: Store, out: dict[int, JudgeSummary]) -> None:
-    a, b = aliased(samples), aliased(samples)
-    va, vb = aliased(variants), aliased(variants)
+    # Core aliases: sqlalchemy.orm (aliased) costs ~0.15 s to import at start-up
+    a, b = samples.alias(), samples.alias()
+    va, vb = variants.alias(), variants.alias()
     query = (
         select(
             judgments.c.judge_variant_id,

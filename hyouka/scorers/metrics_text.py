@@ -22,9 +22,6 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Literal, TypeAlias
 
-from rapidfuzz import fuzz
-from rapidfuzz.distance import LCSseq, Levenshtein
-
 from hyouka.text.normalize import NormalizerSpec, get_normalizer
 from hyouka.text.tokenize import tokenize as _ja_tokenize
 
@@ -151,6 +148,8 @@ def _token_sort_ratio(a: str, b: str) -> float:
         return 1.0
     if not a or not b:
         return 0.0
+    from rapidfuzz import fuzz  # here, not at the top: checks load at every `hyouka run`
+
     # fuzzywuzzy returns int(round(100 * ratio)); round() is Python's half-to-even.
     return round(fuzz.ratio(a, b)) / 100
 
@@ -161,6 +160,8 @@ def _token_sort_ratio(a: str, b: str) -> float:
 def levenshtein_distance(pred: str, refs: References, normalizer: NormalizerSpec = None) -> int:
     """Fewest single-character insertions, deletions and substitutions to reach the closest
     reference (the minimum over references)."""
+    from rapidfuzz.distance import Levenshtein
+
     p, rs = _normalized(pred, refs, normalizer)
     return min(Levenshtein.distance(p, r) for r in rs)
 
@@ -168,6 +169,8 @@ def levenshtein_distance(pred: str, refs: References, normalizer: NormalizerSpec
 def levenshtein_similarity(pred: str, refs: References, normalizer: NormalizerSpec = None) -> float:
     """``1 - distance / max(len(pred), len(ref))``, the maximum over references; two empty
     strings score 1.0."""
+    from rapidfuzz.distance import Levenshtein
+
     p, rs = _normalized(pred, refs, normalizer)
     return max(Levenshtein.normalized_similarity(p, r) for r in rs)
 
@@ -322,6 +325,8 @@ def rouge_l(
 def _rouge_l_one(hyp: Sequence[str], ref: Sequence[str]) -> float:
     if not hyp or not ref:
         return 1.0 if hyp == ref else 0.0
+    from rapidfuzz.distance import LCSseq
+
     # rapidfuzz compares sequences of hashables in C: tokens are compared as whole words.
     lcs = LCSseq.similarity(hyp, ref)
     if not lcs:
