@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hyouka.config import Project, load_config
-from hyouka.runner.run import Progress, Runner, RunOptions, RunResult
 from hyouka.store.store import RunInfo, Store
 from hyouka.summary import VariantSummary, failed_examples, summarize_run
 
 if TYPE_CHECKING:
+    from hyouka.runner.run import Progress, RunResult
     from hyouka.scoring import ScoreReport
 
 if TYPE_CHECKING:
@@ -52,12 +52,15 @@ class Workspace:
         **options: Any,
     ) -> RunResult:
         """Run the project's variants over its datasets (see :class:`RunOptions`)."""
-        runner = Runner(self.project, self.store, RunOptions(**options), on_progress)
-        return asyncio.run(runner.execute())
+        return asyncio.run(self.arun(on_progress, **options))
 
     async def arun(
         self, on_progress: Callable[[Progress], None] | None = None, **options: Any
     ) -> RunResult:
+        # Imported here: the runner brings the HTTP stack (aiohttp, ~0.1 s), which the
+        # commands that only read the store do not need.
+        from hyouka.runner.run import Runner, RunOptions
+
         runner = Runner(self.project, self.store, RunOptions(**options), on_progress)
         return await runner.execute()
 

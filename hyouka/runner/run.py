@@ -197,11 +197,14 @@ def plan_run(project: Project, store: Store, options: RunOptions) -> _Plan:
     return _Plan(project, stored_variants, stored_datasets, checks, samples, seed, fingerprint, bad)
 
 
-def _cache_key(variant: VariantSpec, case: Case, index: int, seed: int) -> str:
-    return content_hash([variant.version, case.hash, index, seed], 32)
+def _cache_key(version: str, case: Case, index: int, seed: int) -> str:
+    """``content_hash([variant version, case hash, index, seed], 32)``."""
+    return content_hash([version, case.hash, index, seed], 32)
 
 
 def _iter_chunks(plan: _Plan) -> Iterator[list[_Work]]:
+    # A variant's version hashes its identity: once per run, not once per sample.
+    versions = {vid: variant.version for variant, vid in plan.variants}
     for ds, _ds_id, case_ids in plan.datasets:
         for start in range(0, len(ds.cases), CHUNK):
             chunk: list[_Work] = []
@@ -218,7 +221,7 @@ def _iter_chunks(plan: _Plan) -> Iterator[list[_Work]]:
                                 case_ids[case.id],
                                 k,
                                 seed,
-                                _cache_key(variant, case, k, seed),
+                                _cache_key(versions[vid], case, k, seed),
                             )
                         )
             yield chunk

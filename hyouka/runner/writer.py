@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import queue
 import threading
-import time
 from collections.abc import Callable
 
 from hyouka.store.store import SampleRecord, Store
-
-_STOP = object()
 
 
 class SampleWriter:
@@ -32,39 +29,47 @@ class SampleWriter:
         self.on_written = on_written
         self.error: BaseException | None = None
         self.written = 0
-        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[SampleRecord] = queue.SimpleQueue()
+        self._wake = threading.Event()
+        self._stopping = False
         self._thread = threading.Thread(target=self._loop, name="hyouka-writer", daemon=True)
         self._thread.start()
 
     def put(self, record: SampleRecord) -> None:
+        # Nothing waits on the queue itself: a writer blocked in get() was woken by every
+        # sample, and each put then stalled the event loop for a thread switch (~85 µs per
+        # sample under cProfile). The writer wakes on its clock, or when a batch is full.
         if self.error is not None:
             raise self.error
         self._queue.put(record)
+        if self._queue.qsize() >= self.batch_size:
+            self._wake.set()
 
     def close(self) -> None:
-        self._queue.put(_STOP)
+        self._stopping = True
+        self._wake.set()
         self._thread.join()
         if self.error is not None:
             raise self.error
 
     def _loop(self) -> None:
-        pending: list[SampleRecord] = []
-        deadline = time.monotonic() + self.flush_every
         while True:
-            timeout = max(0.0, deadline - time.monotonic())
-            try:
-                item = self._queue.get(timeout=timeout)
-            except queue.Empty:
-                item = None
-            if item is _STOP:
-                self._flush(pending)
+            self._wake.wait(self.flush_every)
+            self._wake.clear()
+            stopping = self._stopping  # read before draining: nothing is put after close()
+            pending = self._drain()
+            for start in range(0, len(pending), self.batch_size):
+                self._flush(pending[start : start + self.batch_size])
+            if stopping:
                 return
-            if isinstance(item, SampleRecord):
-                pending.append(item)
-            if len(pending) >= self.batch_size or time.monotonic() >= deadline:
-                self._flush(pending)
-                pending = []
-                deadline = time.monotonic() + self.flush_every
+
+    def _drain(self) -> list[SampleRecord]:
+        out: list[SampleRecord] = []
+        while True:
+            try:
+                out.append(self._queue.get_nowait())
+            except queue.Empty:
+                return out
 
     def _flush(self, pending: list[SampleRecord]) -> None:
         if not pending or self.error is not None:
