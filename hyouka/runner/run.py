@@ -111,7 +111,7 @@ class _Plan:
 
 
 def load_datasets(
-    project: Project, names: Sequence[str] | None, skip_bad: bool
+    project: Project, names: Sequence[str] | None, skip_bad: bool, checks: CheckSet | None = None
 ) -> tuple[list[Dataset], list[str]]:
     configured = project.config.datasets
     if not configured:
@@ -126,7 +126,7 @@ def load_datasets(
     bad: list[str] = []
     for name in chosen:
         dataset = load_dataset(name, project.resolve(configured[name].path))
-        _validate_case_checks(dataset)
+        _validate_case_checks(dataset, checks)
         if dataset.problems and not skip_bad:
             dataset.raise_for_problems()
         bad.extend(str(p) for p in dataset.problems)
@@ -134,14 +134,14 @@ def load_datasets(
     return out, bad
 
 
-def _validate_case_checks(dataset: Dataset) -> None:
+def _validate_case_checks(dataset: Dataset, checks: CheckSet | None) -> None:
     from hyouka.datasets import RowProblem
     from hyouka.errors import Location
     from hyouka.scorers.engine import validate_case_checks
 
     good = []
     for i, case in enumerate(dataset.cases):
-        problem = validate_case_checks(case.checks) if case.checks else None
+        problem = validate_case_checks(case.checks, checks) if case.checks else None
         if problem:
             dataset.problems.append(
                 RowProblem(
@@ -158,8 +158,8 @@ def plan_run(project: Project, store: Store, options: RunOptions) -> _Plan:
     variants = resolve_variants(project, options.variants)
     if not variants:
         raise ConfigError("the project has no variants", project.locate("variants"), "variants")
-    datasets, bad = load_datasets(project, options.datasets, options.skip_bad_rows)
     checks = compile_checks(project)
+    datasets, bad = load_datasets(project, options.datasets, options.skip_bad_rows, checks)
     samples = options.samples or cfg.samples
     seed = cfg.seed if options.seed is None else options.seed
     stored_variants = [
