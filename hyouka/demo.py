@@ -60,8 +60,11 @@ class DemoPart:
 
 
 def check_requirements(include_ja: bool) -> None:
-    if importlib.util.find_spec("llama_cpp") is None:
-        raise MissingDependencyError("llama-cpp-python", "local", "The demo's local model")
+    if importlib.util.find_spec("xllamacpp") is None:
+        raise MissingDependencyError("xllamacpp", "local", "The demo's local model")
+    from hyouka.providers.llamacpp import default_model_path
+
+    default_model_path()  # the bundled model, with its own install hint when missing
     if include_ja and importlib.util.find_spec("fugashi") is None:
         raise MissingDependencyError("fugashi", "ja", "The Japanese RAG demo")
 

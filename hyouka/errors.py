@@ -80,10 +80,11 @@ class NotFoundError(HyoukaError):
 class MissingDependencyError(HyoukaError):
     """An optional dependency is not installed."""
 
-    def __init__(self, package: str, extra: str, purpose: str) -> None:
+    def __init__(self, package: str, extra: str, purpose: str, install: str = "") -> None:
+        command = install or f"pip install 'hyouka[{extra}]'"
         super().__init__(
             f"{purpose} needs the Python package '{package}', which is not installed. "
-            f"Install it with: pip install 'hyouka[{extra}]'"
+            f"Install it with: {command}"
         )
 
 
@@ -120,4 +121,10 @@ class ProviderTimeoutError(ProviderError):
 
 
 class ProviderResponseError(ProviderError):
+    status = "error"
+
+
+class EngineCrashedError(ProviderError):
+    """The local model engine's process died (a signal, an out-of-memory kill) during a call."""
+
     status = "error"

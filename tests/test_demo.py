@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 needs_local = pytest.mark.skipif(
-    importlib.util.find_spec("llama_cpp") is None and not os.environ.get("CI"),
-    reason="llama-cpp-python is not installed (pip install 'hyouka[local]')",
+    importlib.util.find_spec("xllamacpp") is None and not os.environ.get("CI"),
+    reason="xllamacpp is not installed (pip install 'hyouka[local]')",
 )
 
 
