@@ -2,7 +2,7 @@
 
 Builds a SQLite store holding one run of 2 variants × 5,000 cases × 10 samples (synthetic
 Japanese answers of 40–120 characters, each case with two references), then times
-:func:`hyouka.scoring.score_run` with the checks ``contains``, ``not-contains``, ``regex``,
+:func:`hyouka.scorers.scoring.score_run` with the checks ``contains``, ``not-contains``, ``regex``,
 ``char-f1`` (JGLUE bag-of-characters F1, max over the references) and ``ja-ratio`` — first in
 one process, then with worker processes — deleting the score rows between passes. Prints the
 samples per second of each pass and where the time goes (read, check, write).
@@ -31,7 +31,7 @@ from hyouka.config import load_config
 from hyouka.datasets import Dataset, case_from_mapping
 from hyouka.scorers.engine import compile_checks, run_check
 from hyouka.scorers.run_samples import load_run, make_view, sample_rows
-from hyouka.scoring import score_run
+from hyouka.scorers.scoring import score_run
 from hyouka.store.schema import scores
 from hyouka.store.store import SampleRecord, Store
 
@@ -167,7 +167,7 @@ def timed(root: Path, store: Store, uid: str, workers: int) -> dict[str, float]:
         conn.execute(delete(scores))
     project = load_config(root)
     t0, c0 = time.perf_counter(), cpu_seconds()
-    report = score_run(project, uid, store=store, judges=False, workers=workers)
+    report = score_run(project, store, uid, judges=False, workers=workers)
     wall, cpu = time.perf_counter() - t0, cpu_seconds() - c0
     # CPU time is what the machine's other load does not change: samples per CPU-second times
     # the cores is the rate an idle machine reaches when the work splits evenly.

@@ -18,7 +18,7 @@ from hyouka.summary import VariantSummary, failed_examples, summarize_run
 
 if TYPE_CHECKING:
     from hyouka.runner.run import Progress, RunResult
-    from hyouka.scoring import ScoreReport
+    from hyouka.scorers.scoring import ScoreReport
 
 if TYPE_CHECKING:
     from hyouka.analysis import AgreementReport, CompareResult, RankingReport
@@ -65,10 +65,11 @@ class Workspace:
         return await runner.execute()
 
     def score(self, ref: str = "latest", **options: Any) -> ScoreReport:
-        """(Re)score a stored run without regenerating it (see :func:`hyouka.scoring.score_run`)."""
-        from hyouka.scoring import score_run
+        """(Re)score a stored run without regenerating it (see
+        :func:`hyouka.scorers.scoring.score_run`)."""
+        from hyouka.scorers.scoring import score_run
 
-        return score_run(self, ref, **options)
+        return score_run(self.project, self.store, ref, **options)
 
     def runs(self, limit: int = 50) -> list[dict[str, Any]]:
         return self.store.list_runs(self.name, limit)

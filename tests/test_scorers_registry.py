@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from hyouka.api import Workspace
 from hyouka.errors import ConfigError
-from hyouka.plugins import manager, register_plugin
+from hyouka.plugins import register_plugin, unregister_plugin
 from hyouka.scorers import registry
 from hyouka.scorers.base import Check
 from hyouka.store.schema import cases, samples, scores
@@ -59,8 +59,7 @@ def plugin(tmp_path: Path) -> Iterator[ModuleType]:
     try:
         yield module
     finally:
-        manager().unregister(module)
-        registry.reset()
+        unregister_plugin(module)  # and plugins.reset(): every registry forgets it
         sys.path.remove(str(tmp_path))
         sys.modules.pop("keigo_checks_plugin", None)
 

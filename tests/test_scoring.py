@@ -115,7 +115,7 @@ def test_check_filter_and_new_checks(tmp_path: Path) -> None:
 # model keeps one), and the command line starts with none.
 FORKED = """
 import json, sys
-from hyouka import scoring
+from hyouka.scorers import scoring
 from hyouka.api import Workspace
 scoring.PARALLEL_MIN, scoring.CHUNK = 1, 3  # 12 samples: 4 chunks over the processes
 assert scoring._can_fork()

@@ -49,6 +49,7 @@ def rich_console(which: Console = console) -> Console:
     """The Console itself, for rich objects that need a real one (a Progress, a Live)."""
     return which.resolve() if isinstance(which, _LazyConsole) else which
 
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 

@@ -318,10 +318,10 @@ def _score_missing(
     """Score stored outputs with the accepted deterministic checks they have not met yet."""
     if not metrics:
         return
-    from hyouka.scoring import score_run
+    from hyouka.scorers.scoring import score_run
 
     for run_id in dict.fromkeys(a.run.id for a in arms):
-        score_run(project, str(run_id), store=store, checks=metrics, judges=False)
+        score_run(project, store, str(run_id), checks=metrics, judges=False)
 
 
 def run_gate(

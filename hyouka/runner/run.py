@@ -17,7 +17,7 @@ import contextlib
 import random
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hyouka.config import Project
 from hyouka.datasets import Case, Dataset, load_dataset
@@ -40,6 +40,9 @@ from hyouka.scorers.base import Check, SampleView
 from hyouka.scorers.engine import CheckSet, compile_checks, score_sample
 from hyouka.store.store import RunInfo, SampleRecord, Store
 from hyouka.variants import VariantSpec, resolve_variants
+
+if TYPE_CHECKING:
+    from hyouka.scorers.judge_runner import JudgeRunStats
 
 CHUNK = 256
 APP_TIMEOUT_FACTOR = 10
@@ -81,7 +84,7 @@ class RunResult:
     progress: Progress
     resumed: bool
     bad_rows: list[str] = field(default_factory=list)
-    judges: Any = None  # hyouka.scorers.judge_runner.JudgeRunStats when judges ran
+    judges: JudgeRunStats | None = None  # when the project has judges
     # per provider: how its calls in flight went (cut by 429s or not)
     limits: dict[str, SlotsReport] = field(default_factory=dict)
 
@@ -360,12 +363,16 @@ class Runner:
             self.store.get_run(run.uid), self.progress, resumed, plan.bad_rows, judges, limits
         )
 
-    async def _run_judges(self, plan: _Plan, run: RunInfo, writer: SampleWriter) -> Any:
-        """Judges configured in ``checks:`` grade the stored samples (hyouka/scoring.py)."""
-        from hyouka.scoring import has_judges, run_judges
-
-        if not has_judges(plan.checks, (c for ds, _, _ in plan.datasets for c in ds.cases)):
+    async def _run_judges(
+        self, plan: _Plan, run: RunInfo, writer: SampleWriter
+    ) -> JudgeRunStats | None:
+        """Judges configured in ``checks:`` grade the stored samples (scorers/scoring.py)."""
+        if not plan.checks.has_judges(c for ds, _, _ in plan.datasets for c in ds.cases):
             return None
+        # Imported only when there are judges: a run without them never loads the judging
+        # machinery (worker processes, report queries).
+        from hyouka.scorers.scoring import run_judges
+
         writer.close()  # the judges read the app samples back from the store
         return await run_judges(
             self.project, self.store, run, checkset=plan.checks,

@@ -7,11 +7,12 @@ in the runner (microseconds each); judges run as model calls (see ``scorers/judg
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from hyouka.config import Project
+from hyouka.datasets import Case
 from hyouka.errors import ConfigError
 from hyouka.hashing import canonical_json
 from hyouka.scorers import registry
@@ -49,6 +50,15 @@ class CheckSet:
     @property
     def deterministic(self) -> bool:
         return not any(c.is_async for c in self.global_checks)
+
+    def has_judges(self, cases: Iterable[Case]) -> bool:
+        """Whether any global, per-dataset or per-case check of ``cases`` is a judge."""
+        every = [*self.global_checks, *(c for cs in self.dataset_checks.values() for c in cs)]
+        if any(c.is_async for c in every):
+            return True
+        return any(
+            c.is_async for case in cases if case.checks for c in self.case_checks(case.checks)
+        )
 
 
 def _with_root(raw: Mapping[str, Any], project: Project) -> dict[str, Any]:

@@ -7,33 +7,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from hyouka.errors import ConfigError, Location
+from hyouka.plugins import check_classes
 from hyouka.scorers.base import Check, CheckSpec
-
-_REGISTRY: dict[str, type[Check]] | None = None
-
-
-def reset() -> None:
-    global _REGISTRY
-    _REGISTRY = None
 
 
 def checks() -> dict[str, type[Check]]:
-    """Every registered check class by type name."""
-    global _REGISTRY
-    if _REGISTRY is None:
-        from hyouka.plugins import manager
-
-        found: dict[str, type[Check]] = {}
-
-        def register(cls: type[Check]) -> None:
-            meta = getattr(cls, "meta", None)
-            if meta is None:
-                raise TypeError(f"check class {cls.__name__} has no 'meta' (CheckMeta)")
-            found[meta.name] = cls
-
-        manager().hook.register_checks(register=register)
-        _REGISTRY = found
-    return _REGISTRY
+    """Every registered check class by type name (built in :mod:`hyouka.plugins`)."""
+    return check_classes()
 
 
 def parse_spec(raw: Mapping[str, Any], origin: str = "global") -> CheckSpec:

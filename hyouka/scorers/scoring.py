@@ -7,7 +7,7 @@ queries, scores in worker processes (fork) when there is enough work, and writes
 executemany per chunk; ``benchmarks/scoring_speed.py`` measures it. Judges then run through
 :mod:`hyouka.scorers.judge_runner` (concurrency, retries, cache).
 
->>> report = score_run(Workspace.open("."), "latest", checks=["char-f1"])  # doctest: +SKIP
+>>> report = score_run(ws.project, ws.store, "latest", checks=["char-f1"])  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -17,15 +17,14 @@ import multiprocessing
 import os
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from hyouka.config import Project
-from hyouka.datasets import Case
 from hyouka.providers.http import HttpTransport
 from hyouka.runner.limits import ProviderLimits
 from hyouka.scorers.base import Check
@@ -35,9 +34,6 @@ from hyouka.scorers.judge_runner import JudgeRunner, JudgeRunStats
 from hyouka.scorers.run_samples import RunData, load_run, make_view, sample_rows
 from hyouka.store.schema import samples, scores, utcnow
 from hyouka.store.store import RunInfo, Store
-
-if TYPE_CHECKING:
-    from hyouka.api import Workspace
 
 CHUNK = 4096  # sample ids per read/check/write chunk
 PARALLEL_MIN = 20_000  # check evaluations below which worker processes cost more than they save
@@ -84,16 +80,6 @@ def selected(check: Check, types: Sequence[str] | None) -> bool:
         return True
     spec = check.spec
     return bool({spec.type, spec.full_name, spec.metric_name} & set(types))
-
-
-def has_judges(checkset: CheckSet, cases: Iterable[Case]) -> bool:
-    """Whether any global, per-dataset or per-case check is a judge."""
-    every = [*checkset.global_checks, *(c for cs in checkset.dataset_checks.values() for c in cs)]
-    if any(c.is_async for c in every):
-        return True
-    return any(
-        c.is_async for case in cases if case.checks for c in checkset.for_case("", case.checks)
-    )
 
 
 def _case_checks(
@@ -361,31 +347,20 @@ async def ascore_run(
 
 
 def score_run(
-    target: Workspace | Project,
-    run_ref: str = "latest",
-    *,
-    store: Store | None = None,
-    **options: Any,
+    project: Project, store: Store, run_ref: str = "latest", **options: Any
 ) -> ScoreReport:
-    """(Re)score run ``run_ref`` of a workspace (or a project and its ``store``).
+    """(Re)score run ``run_ref`` of the project's ``store`` (see :func:`ascore_run`).
 
     ``checks``: only these check types / metric names; ``concurrency``: judge calls in flight;
     ``judges=False``: deterministic checks only; ``workers``: processes for deterministic
     checks (default: the CPU count, used only for large runs).
     """
-    if isinstance(target, Project):
-        if store is None:
-            raise TypeError("score_run(project, ...) needs store=Store")
-        project = target
-    else:
-        project, store = target.project, store or target.store
     return asyncio.run(ascore_run(project, store, run_ref, **options))
 
 
 __all__ = [
     "ScoreReport",
     "ascore_run",
-    "has_judges",
     "judge_report",
     "run_judges",
     "score_deterministic",
