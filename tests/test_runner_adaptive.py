@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from hyouka.api import Workspace
 from hyouka.cli.main import cli
-from hyouka.runner.limits import ProviderLimits, Slots
+from hyouka.providers.limits import ProviderLimits, Slots
 from hyouka.store.schema import samples
 from hyouka.testing import FakeServer
 from tests.conftest import write_project

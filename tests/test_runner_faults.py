@@ -99,7 +99,7 @@ def test_requests_per_minute_limit_spaces_calls(tmp_path: Path) -> None:
         # 120/min = 2/s; the bucket starts with a minute's worth, so use a tiny capacity run:
         root = _project(tmp_path, srv.base_url, cases, rpm=1.0)
         ws = Workspace.open(root)
-        from hyouka.runner import limits
+        from hyouka.providers import limits
 
         bucket = limits.TokenBucket(120.0, capacity=1.0)
         assert bucket.capacity == 1.0

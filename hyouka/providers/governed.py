@@ -12,7 +12,7 @@ import asyncio
 
 from hyouka.errors import ProviderTimeoutError, RateLimitedError
 from hyouka.providers.base import GenerateRequest, Generation, Provider
-from hyouka.runner.limits import ProviderLimits
+from hyouka.providers.limits import ProviderLimits
 
 
 class GovernedProvider:

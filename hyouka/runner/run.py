@@ -32,9 +32,9 @@ from hyouka.hashing import content_hash, derive_seed
 from hyouka.plugins import provider_factories
 from hyouka.providers.base import GenerateRequest, Generation, Provider
 from hyouka.providers.builtin import ProviderEnv
+from hyouka.providers.governed import GovernedProvider
 from hyouka.providers.http import HttpTransport
-from hyouka.runner.governed import GovernedProvider
-from hyouka.runner.limits import ProviderLimits, SlotsReport, backoff_delay
+from hyouka.providers.limits import ProviderLimits, SlotsReport, backoff_delay
 from hyouka.runner.writer import SampleWriter
 from hyouka.scorers.base import Check, SampleView
 from hyouka.scorers.engine import CheckSet, compile_checks, score_sample

@@ -33,9 +33,9 @@ from hyouka.errors import ConfigError, HyoukaError, ProviderError
 from hyouka.plugins import provider_factories
 from hyouka.providers.base import GenerateRequest, Generation, Provider
 from hyouka.providers.builtin import ProviderEnv
+from hyouka.providers.governed import GovernedProvider
 from hyouka.providers.http import HttpTransport
-from hyouka.runner.governed import GovernedProvider
-from hyouka.runner.limits import ProviderLimits, backoff_delay
+from hyouka.providers.limits import ProviderLimits, backoff_delay
 from hyouka.scorers.base import CheckResult
 from hyouka.scorers.engine import CheckSet, score_row
 from hyouka.scorers.judges import JudgeCheck, PairwiseJudge

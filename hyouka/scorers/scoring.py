@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 
 from hyouka.config import Project
 from hyouka.providers.http import HttpTransport
-from hyouka.runner.limits import ProviderLimits
+from hyouka.providers.limits import ProviderLimits
 from hyouka.scorers.base import Check
 from hyouka.scorers.engine import CheckSet, compile_checks, run_check
 from hyouka.scorers.judge_report import JudgeSummary, judge_report
