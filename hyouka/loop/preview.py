@@ -131,22 +131,16 @@ def _combine(results: Sequence[CheckResult]) -> CheckResult:
 
 
 async def _judge_all(check: Any, project: Project, views: Sequence[SampleView]) -> list[Any]:
-    from hyouka.plugins import provider_factories
-    from hyouka.providers.builtin import ProviderEnv
+    from hyouka.providers.pool import ProviderPool
 
     name = str(check.spec.options["judge"])
-    pcfg = project.config.providers[name]
-    factory = provider_factories().get(pcfg.type)
-    if factory is None:
-        raise HyoukaError(f"judge provider '{name}' has an unknown type '{pcfg.type}'")
-    provider = factory(name, pcfg, ProviderEnv(project.root, None))
-    check.bind(project, provider.generate)
+    pool = ProviderPool(project)  # the judge under its limits, timeout and retries
+    pool.get(name, role="judge provider")
+    check.bind(project, lambda request: pool.generate(name, request))
     try:
         found = await asyncio.gather(*(check.ascore(v) for v in views), return_exceptions=True)
     finally:
-        close = getattr(provider, "aclose", None)
-        if close is not None:
-            await close()
+        await pool.aclose()
     return list(found)
 
 

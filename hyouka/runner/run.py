@@ -13,7 +13,6 @@ The cache key covers the variant version, the case content, the sample index and
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -21,20 +20,19 @@ from typing import TYPE_CHECKING, Any
 
 from hyouka.config import Project
 from hyouka.datasets import Case, Dataset, load_dataset
-from hyouka.errors import (
-    ConfigError,
-    HyoukaError,
-    ProviderError,
-    ProviderTimeoutError,
-    RateLimitedError,
-)
+from hyouka.errors import ConfigError, HyoukaError, ProviderTimeoutError
 from hyouka.hashing import content_hash, derive_seed
-from hyouka.plugins import provider_factories
 from hyouka.providers.base import GenerateRequest, Generation, Provider
-from hyouka.providers.builtin import ProviderEnv
-from hyouka.providers.governed import GovernedProvider
+from hyouka.providers.calls import (
+    SampleKey,
+    cached_record,
+    call_with_retries,
+    failed,
+    sample_record,
+)
 from hyouka.providers.http import HttpTransport
-from hyouka.providers.limits import ProviderLimits, SlotsReport, backoff_delay
+from hyouka.providers.limits import SlotsReport
+from hyouka.providers.pool import ProviderPool
 from hyouka.runner.writer import SampleWriter
 from hyouka.scorers.base import Check, SampleView
 from hyouka.scorers.engine import CheckSet, compile_checks, score_sample
@@ -245,8 +243,10 @@ class Runner:
         self.options = options
         self.on_progress = on_progress
         self.progress = Progress()
-        self.providers: dict[str, GovernedProvider] = {}
-        self.limits: dict[str, ProviderLimits] = {}  # shared with the judges (run_judges)
+        # The variants' providers, shared with the run's judges (run_judges).
+        self.pool = ProviderPool(
+            project, concurrency=self._concurrency, transport=options.transport
+        )
         self.app_providers: dict[str, Provider] = {}
         self._rng = random.Random()
 
@@ -257,35 +257,14 @@ class Runner:
     # -- set-up -----------------------------------------------------------------------------
 
     def _build_providers(self, plan: _Plan) -> None:
-        factories = provider_factories()
-        env = ProviderEnv(self.project.root, self.options.transport)
-        needed = {v.provider for v, _ in plan.variants if v.provider}
-        for name in sorted(needed):
-            pcfg = self.project.config.providers[name]
-            factory = factories.get(pcfg.type)
-            if factory is None:
-                raise ConfigError(
-                    f"unknown provider type '{pcfg.type}' (known: {', '.join(sorted(factories))})",
-                    self.project.locate("providers", name, "type"),
-                    f"providers.{name}.type",
-                )
-            inner = factory(name, pcfg, env)
-            # A provider may declare how many calls it can serve at once (llamacpp: 1).
-            cap = pcfg.concurrency or getattr(inner, "max_concurrency", None)
-            limits = ProviderLimits(
-                pcfg.rpm,
-                pcfg.tpm,
-                cap,
-                adaptive=pcfg.adaptive,
-                run_concurrency=self._concurrency,
-            )
-            self.limits[name] = limits
-            self.providers[name] = GovernedProvider(inner, limits)
+        """Every provider the variants use, before the first call (a bad one fails fast)."""
+        for name in sorted({v.provider for v, _ in plan.variants if v.provider}):
+            self.pool.get(name)
         from hyouka.providers.python_app import PythonAppProvider, import_app
 
         for variant, _ in plan.variants:
             if variant.app:
-                llm = self.providers.get(variant.provider) if variant.provider else None
+                llm = self.pool.get(variant.provider) if variant.provider else None
                 func = import_app(variant.app, self.project.root)
                 self.app_providers[variant.name] = PythonAppProvider(
                     variant.name, func, llm=llm, model=variant.model
@@ -349,19 +328,14 @@ class Runner:
             status = "interrupted"
             raise
         finally:
-            with contextlib.suppress(Exception):
-                await self._close_providers()
+            await self.pool.aclose()
             writer.close()
             self.store.set_run_status(run.id, status)
             self._notify()
-        limits = {
-            name: found.slots.report()
-            for name, found in sorted(self.limits.items())
-            if found.slots is not None and found.slots.adaptive
-        }
         return RunResult(
-            self.store.get_run(run.uid), self.progress, resumed, plan.bad_rows, judges, limits
-        )
+            self.store.get_run(run.uid), self.progress, resumed, plan.bad_rows, judges,
+            self.pool.reports(),
+        )  # fmt: skip
 
     async def _run_judges(
         self, plan: _Plan, run: RunInfo, writer: SampleWriter
@@ -376,15 +350,9 @@ class Runner:
         writer.close()  # the judges read the app samples back from the store
         return await run_judges(
             self.project, self.store, run, checkset=plan.checks,
-            concurrency=self.options.concurrency, transport=self.options.transport,
-            retry_base_delay=self.options.retry_base_delay, limits=self.limits,
+            concurrency=self.options.concurrency, retry_base_delay=self.options.retry_base_delay,
+            pool=self.pool,
         )  # fmt: skip
-
-    async def _close_providers(self) -> None:
-        for provider in self.providers.values():
-            close = getattr(provider, "aclose", None)
-            if close is not None:
-                await close()
 
     def _notify(self) -> None:
         if self.on_progress is not None:
@@ -459,14 +427,12 @@ class Runner:
                 self._notify()
 
     def _request(self, work: _Work) -> GenerateRequest:
-        pcfg = self.project.config.providers.get(work.variant.provider or "")
-        timeout = pcfg.timeout if pcfg else 300.0
         return GenerateRequest(
             messages=work.variant.render(work.case),
             model=work.variant.model,
             params=work.variant.params,
             seed=work.seed,
-            timeout=timeout,
+            timeout=self.pool.policy(work.variant.provider).timeout,
             case=work.case.content(),
             sample_index=work.index,
         )
@@ -475,7 +441,7 @@ class Runner:
         variant = work.variant
         app = self.app_providers.get(variant.name)
         if app is None:
-            return await self.providers[variant.provider or ""].generate(request)
+            return await self.pool.get(variant.provider or "").generate(request)
         # An app's own model calls are governed (limits, per-call timeout); the app as a
         # whole gets APP_TIMEOUT_FACTOR × that timeout, since it may call the model often.
         limit = request.timeout * (APP_TIMEOUT_FACTOR if variant.provider else 1)
@@ -488,63 +454,37 @@ class Runner:
             ) from None
 
     async def _sample(self, work: _Work, plan: _Plan, run: RunInfo) -> SampleRecord:
-        pcfg = self.project.config.providers.get(work.variant.provider or "")
-        max_retries = pcfg.max_retries if pcfg else 2
         try:
             request = self._request(work)
         except HyoukaError as exc:
-            return self._error_record(work, run, "error", str(exc), 0)
-        attempt = 0
-        while True:
-            attempt += 1
-            self.progress.calls += 1
-            try:
-                gen = await self._call(work, request)
-            except ProviderError as exc:
-                if isinstance(exc, RateLimitedError):
-                    self.progress.rate_limited += 1
-                if exc.retryable and attempt <= max_retries:
-                    await asyncio.sleep(
-                        backoff_delay(
-                            attempt, exc.retry_after, self.options.retry_base_delay, rng=self._rng
-                        )
-                    )
-                    continue
-                return self._error_record(work, run, exc.status, str(exc), attempt)
-            except HyoukaError as exc:
-                return self._error_record(work, run, "error", str(exc), attempt)
-            return self._ok_record(work, run, plan, gen, attempt)
+            outcome = failed("error", str(exc))
+        else:
+            outcome = await call_with_retries(
+                lambda: self._call(work, request),
+                self.pool.policy(work.variant.provider).max_retries,
+                base_delay=self.options.retry_base_delay,
+                rng=self._rng,
+            )
+        p = self.progress
+        p.calls += outcome.attempts
+        p.rate_limited += outcome.rate_limited
+        gen = outcome.generation
+        if gen is None:
+            p.errors += 1
+            return sample_record(self._key(work, run), outcome)
+        p.input_tokens += gen.input_tokens or 0
+        p.output_tokens += gen.output_tokens or 0
+        p.cost += gen.cost or 0.0
+        record = sample_record(
+            self._key(work, run), outcome, keep_payloads=self.options.store_payloads
+        )
+        record.scores = self._scores(work, plan, record.row)
+        return record
 
-    def _base_row(self, work: _Work, run: RunInfo) -> dict[str, Any]:
-        return {
-            "run_id": run.id,
-            "variant_id": work.variant_id,
-            "case_id": work.case_id,
-            "sample_index": work.index,
-            "target": "",
-            "role": "app",
-            "seed": work.seed,
-            "cache_key": work.cache_key,
-        }
-
-    def _error_record(
-        self, work: _Work, run: RunInfo, status: str, message: str, attempts: int
-    ) -> SampleRecord:
-        self.progress.errors += 1
-        row = {
-            **self._base_row(work, run),
-            "status": status,
-            "output": None,
-            "error": message,
-            "latency_ms": None,
-            "input_tokens": None,
-            "output_tokens": None,
-            "cost": None,
-            "contexts": None,
-            "cached": False,
-            "attempts": attempts,
-        }
-        return SampleRecord(row)
+    def _key(self, work: _Work, run: RunInfo) -> SampleKey:
+        return SampleKey(
+            run.id, work.variant_id, work.case_id, work.index, work.seed, work.cache_key
+        )
 
     def _scores(self, work: _Work, plan: _Plan, row: dict[str, Any]) -> list[dict[str, Any]]:
         checks: list[Check] = plan.checks.for_case(work.dataset, work.case.checks)
@@ -563,48 +503,9 @@ class Runner:
         )
         return score_sample(checks, view)
 
-    def _ok_record(
-        self, work: _Work, run: RunInfo, plan: _Plan, gen: Generation, attempts: int
-    ) -> SampleRecord:
-        p = self.progress
-        p.input_tokens += gen.input_tokens or 0
-        p.output_tokens += gen.output_tokens or 0
-        p.cost += gen.cost or 0.0
-        row = {
-            **self._base_row(work, run),
-            "status": "ok",
-            "output": gen.text,
-            "error": None,
-            "latency_ms": gen.latency_ms,
-            "input_tokens": gen.input_tokens,
-            "output_tokens": gen.output_tokens,
-            "cost": gen.cost,
-            "contexts": gen.contexts,
-            "cached": False,
-            "attempts": attempts,
-        }
-        keep = self.options.store_payloads
-        return SampleRecord(
-            row,
-            request=gen.raw_request if keep else None,
-            response=gen.raw_response if keep else None,
-            scores=self._scores(work, plan, row),
-        )
-
     def _cached_record(
         self, work: _Work, run: RunInfo, plan: _Plan, hit: dict[str, Any]
     ) -> SampleRecord:
-        row = {
-            **self._base_row(work, run),
-            "status": "ok",
-            "output": hit["output"],
-            "error": None,
-            "latency_ms": hit["latency_ms"],
-            "input_tokens": hit["input_tokens"],
-            "output_tokens": hit["output_tokens"],
-            "cost": hit["cost"],
-            "contexts": hit["contexts"],
-            "cached": True,
-            "attempts": 0,
-        }
-        return SampleRecord(row, scores=self._scores(work, plan, row))
+        record = cached_record(self._key(work, run), hit)
+        record.scores = self._scores(work, plan, record.row)
+        return record

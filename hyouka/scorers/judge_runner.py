@@ -5,8 +5,8 @@ For every app sample × judge × repeat (``judge_samples``) whose score row is m
 1. render the prompt; its cache key is (judge version, prompt, repeat);
 2. reuse the judge sample this run already stored for that target, or a stored answer with the
    same cache key (any run), or an identical call in flight; otherwise call the judge
-   provider under its rate limits with the runner's retry policy (``backoff_delay``,
-   ``ProviderError.retryable``);
+   provider from the run's :class:`~hyouka.providers.pool.ProviderPool` (its rate limits)
+   through :func:`~hyouka.providers.calls.call_with_retries`, as the runner does;
 3. store the call as a sample (role ``judge``, target ``s:<sample id>`` or
    ``p:<a>:<b>:<ab|ba>``, raw output kept even when it cannot be parsed), then the score row on
    the judged sample with ``judge_sample_id``; pairwise verdicts also become ``judgments``.
@@ -23,19 +23,17 @@ import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from hyouka.config import Project
-from hyouka.errors import ConfigError, HyoukaError, ProviderError
-from hyouka.plugins import provider_factories
-from hyouka.providers.base import GenerateRequest, Generation, Provider
-from hyouka.providers.builtin import ProviderEnv
-from hyouka.providers.governed import GovernedProvider
+from hyouka.errors import ConfigError, HyoukaError
+from hyouka.providers.base import GenerateRequest, Generation
+from hyouka.providers.calls import SampleKey, cached_record, call_with_retries, sample_record
 from hyouka.providers.http import HttpTransport
-from hyouka.providers.limits import ProviderLimits, backoff_delay
+from hyouka.providers.pool import ProviderPool
 from hyouka.scorers.base import CheckResult
 from hyouka.scorers.engine import CheckSet, score_row
 from hyouka.scorers.judges import JudgeCheck, PairwiseJudge
@@ -116,7 +114,7 @@ class JudgeRunner:
         concurrency: int | None = None,
         transport: HttpTransport | None = None,
         retry_base_delay: float = 0.5,
-        limits: dict[str, ProviderLimits] | None = None,
+        pool: ProviderPool | None = None,
     ) -> None:
         self.project = project
         self.store = store
@@ -124,16 +122,20 @@ class JudgeRunner:
         self.checkset = checks
         self.types = set(types or ())
         self.concurrency = concurrency or project.config.concurrency
-        self.transport = transport
         self.retry_base_delay = retry_base_delay
         self.stats = JudgeRunStats()
-        self.providers: dict[str, GovernedProvider] = {}
-        self.limits: dict[str, ProviderLimits] = {} if limits is None else limits
+        # The run's providers when ``hyouka run`` judges (it closes them), else our own.
+        self._owns_pool = pool is None
+        self.pool = pool or ProviderPool(project, concurrency=self.concurrency, transport=transport)
         self.judge_ids: dict[int, int] = {}  # id(check) -> judge variant id
         self._inflight: dict[str, asyncio.Future[_Answer]] = {}
         self._cache: dict[str, dict[str, Any]] = {}
         self._rng = random.Random()
-        self._slots: asyncio.Semaphore | None = None
+        self._slots = asyncio.Semaphore(self.concurrency)
+        self._units: list[_Unit] = []  # every call the missing work needs (set by _tasks)
+        self._existing = _Existing()  # what the run already stored (set by run)
+        # (variant id, case id, sample index) -> app sample, for finding pairwise baselines
+        self._pairs_index = {(s.variant_id, s.case_id, s.index): s for s in data.samples}
 
     # -- set-up -----------------------------------------------------------------------------
 
@@ -169,32 +171,7 @@ class JudgeRunner:
         self.judge_ids[id(check)] = judge_id
         return judge_id
 
-    def _provider(self, name: str) -> GovernedProvider:
-        found = self.providers.get(name)
-        if found is not None:
-            return found
-        pcfg = self.project.config.providers[name]
-        factory = provider_factories().get(pcfg.type)
-        if factory is None:
-            raise ConfigError(f"judge provider '{name}' has an unknown type '{pcfg.type}'")
-        provider = cast(
-            Provider, factory(name, pcfg, ProviderEnv(self.project.root, self.transport))
-        )
-        limits = self.limits.get(name)
-        if limits is None:
-            limits = self.limits[name] = ProviderLimits(
-                pcfg.rpm,
-                pcfg.tpm,
-                # A provider may declare how many calls it can serve at once (llamacpp: 1).
-                pcfg.concurrency or getattr(provider, "max_concurrency", None),
-                adaptive=pcfg.adaptive,
-                run_concurrency=self.concurrency,
-            )
-        governed = GovernedProvider(provider, limits)
-        self.providers[name] = governed
-        return governed
-
-    def _existing(self, checks: list[JudgeCheck]) -> _Existing:
+    def _read_existing(self, checks: list[JudgeCheck]) -> _Existing:
         out = _Existing()
         names = sorted({c.spec.full_name for c in checks})
         judge_ids = sorted(set(self.judge_ids.values()))
@@ -236,8 +213,7 @@ class JudgeRunner:
             return self.stats
         for check in checks.values():
             self._bind(check)
-        existing = self._existing(list(checks.values()))
-        self._slots = asyncio.Semaphore(self.concurrency)
+        existing = self._existing = self._read_existing(list(checks.values()))
         done: list[_Done] = []
         tasks = self._tasks(per_sample, existing, done)
         self._cache = self.store.cached([u.cache_key for u in self._units])
@@ -261,10 +237,8 @@ class JudgeRunner:
         return self.stats
 
     async def _close(self) -> None:
-        for provider in self.providers.values():
-            close = getattr(provider, "aclose", None)
-            if close is not None:
-                await close()
+        if self._owns_pool:
+            await self.pool.aclose()
 
     def _tasks(
         self,
@@ -273,8 +247,6 @@ class JudgeRunner:
         done: list[_Done],
     ) -> list[Any]:
         """Coroutine factories for the missing work; immediate results go to ``done``."""
-        self._units: list[_Unit] = []
-        self._existing_rows = existing
         tasks: list[Any] = []
         for sample, found in per_sample:
             for check in found:
@@ -320,11 +292,7 @@ class JudgeRunner:
         return task
 
     def _baseline(self, check: PairwiseJudge, sample: StoredSample) -> StoredSample | None:
-        index = getattr(self, "_pairs_index", None)
-        if index is None:
-            index = self._pairs_index = {
-                (s.variant_id, s.case_id, s.index): s for s in self.data.samples
-            }
+        index = self._pairs_index
         ids = [vid for vid, v in self.data.variants.items() if v["name"] == check.baseline]
         if not ids:
             names = ", ".join(sorted(str(v["name"]) for v in self.data.variants.values()))
@@ -396,7 +364,7 @@ class JudgeRunner:
     # -- one call ---------------------------------------------------------------------------
 
     async def _answer(self, unit: _Unit) -> _Answer:
-        stored = self._existing_rows.judge_samples.get(
+        stored = self._existing.judge_samples.get(
             (unit.judge_id, unit.case_id, unit.repeat, unit.target)
         )
         if stored is not None:
@@ -424,66 +392,34 @@ class JudgeRunner:
         future.set_result(answer)
         return answer
 
-    def _row(self, unit: _Unit, request_seed: int | None) -> dict[str, Any]:
-        return {
-            "run_id": self.data.run.id, "variant_id": unit.judge_id, "case_id": unit.case_id,
-            "sample_index": unit.repeat, "target": unit.target, "role": "judge",
-            "seed": request_seed, "cache_key": unit.cache_key, "contexts": None,
-        }  # fmt: skip
+    def _key(self, unit: _Unit, seed: int | None) -> SampleKey:
+        return SampleKey(
+            self.data.run.id, unit.judge_id, unit.case_id, unit.repeat, seed, unit.cache_key,
+            unit.target, "judge",
+        )  # fmt: skip
 
     def _cached_answer(self, unit: _Unit, hit: dict[str, Any]) -> _Answer:
-        row = {
-            **self._row(unit, unit.check.request(unit.prompt, unit.repeat).seed),
-            "status": "ok", "output": hit["output"], "error": None,
-            "latency_ms": hit["latency_ms"], "input_tokens": hit["input_tokens"],
-            "output_tokens": hit["output_tokens"], "cost": hit["cost"], "cached": True,
-            "attempts": 0,
-        }  # fmt: skip
-        return _Answer(None, "ok", hit["output"], None, SampleRecord(row))
+        seed = unit.check.request(unit.prompt, unit.repeat).seed
+        return _Answer(None, "ok", hit["output"], None, cached_record(self._key(unit, seed), hit))
 
     async def _call(self, unit: _Unit) -> _Answer:
         check = unit.check
         request = check.request(unit.prompt, unit.repeat)
-        pcfg = self.project.config.providers[check.provider_name]
-        attempt = 0
-        while True:
-            attempt += 1
-            self.stats.calls += 1
-            try:
-                gen = await self._generate(check.provider_name, request)
-            except ProviderError as exc:
-                if exc.retryable and attempt <= pcfg.max_retries:
-                    delay = backoff_delay(attempt, exc.retry_after, self.retry_base_delay,
-                                          rng=self._rng)  # fmt: skip
-                    await asyncio.sleep(delay)
-                    continue
-                return self._failed(unit, request, exc.status, str(exc), attempt)
-            except HyoukaError as exc:
-                return self._failed(unit, request, "error", str(exc), attempt)
-            row = {
-                **self._row(unit, request.seed), "status": "ok", "output": gen.text,
-                "error": None, "latency_ms": gen.latency_ms, "input_tokens": gen.input_tokens,
-                "output_tokens": gen.output_tokens, "cost": gen.cost, "cached": False,
-                "attempts": attempt,
-            }  # fmt: skip
-            record = SampleRecord(row, gen.raw_request, gen.raw_response)
-            return _Answer(None, "ok", gen.text, None, record)
-
-    def _failed(
-        self, unit: _Unit, request: GenerateRequest, status: str, message: str, attempts: int
-    ) -> _Answer:
-        row = {
-            **self._row(unit, request.seed), "status": status, "output": None, "error": message,
-            "latency_ms": None, "input_tokens": None, "output_tokens": None, "cost": None,
-            "cached": False, "attempts": attempts,
-        }  # fmt: skip
-        return _Answer(None, status, None, message, SampleRecord(row))
+        outcome = await call_with_retries(
+            lambda: self._generate(check.provider_name, request),
+            self.pool.policy(check.provider_name).max_retries,
+            base_delay=self.retry_base_delay,
+            rng=self._rng,
+        )
+        self.stats.calls += outcome.attempts
+        record = sample_record(self._key(unit, request.seed), outcome)
+        text = outcome.generation.text if outcome.generation is not None else None
+        return _Answer(None, outcome.status, text, outcome.error, record)
 
     async def _generate(self, name: str, request: GenerateRequest) -> Generation:
         # The judge's provider under its limits (rate, calls in flight adapting to 429s,
         # timeout), within the judging run's own concurrency.
-        provider = self._provider(name)
-        assert self._slots is not None
+        provider = self.pool.get(name, role="judge provider")
         async with self._slots:
             return await provider.generate(request)
 

@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 
 from hyouka.config import Project
 from hyouka.providers.http import HttpTransport
-from hyouka.providers.limits import ProviderLimits
+from hyouka.providers.pool import ProviderPool
 from hyouka.scorers.base import Check
 from hyouka.scorers.engine import CheckSet, compile_checks, run_check
 from hyouka.scorers.judge_report import JudgeSummary, judge_report
@@ -302,17 +302,17 @@ async def run_judges(
     concurrency: int | None = None,
     transport: HttpTransport | None = None,
     retry_base_delay: float = 0.5,
-    limits: dict[str, ProviderLimits] | None = None,
+    pool: ProviderPool | None = None,
 ) -> JudgeRunStats:
     """Run the project's judges over the run's stored samples (called by ``hyouka run`` too).
 
-    ``limits``: per provider name, limits to share (``hyouka run`` passes its own, so a
-    provider used by variants and judges keeps what it learned about 429s); providers not in
-    it get new ones, added to it."""
+    ``pool``: the providers to call through (``hyouka run`` passes its own, so a provider used
+    by variants and judges keeps its connections and what it learned about 429s; the run
+    closes it); without one, the judges build their own and close them."""
     runner = JudgeRunner(
         project, store, data or load_run(store, run), checkset or compile_checks(project),
         types=types, concurrency=concurrency, transport=transport,
-        retry_base_delay=retry_base_delay, limits=limits,
+        retry_base_delay=retry_base_delay, pool=pool,
     )  # fmt: skip
     return await runner.run()
 
