@@ -2,9 +2,10 @@
 
 A provider turns a :class:`GenerateRequest` (chat messages, model, params, seed, timeout) into a
 :class:`Generation` (text, token counts, cost, latency, retrieved contexts, raw payload), or
-raises a :class:`hyouka.errors.ProviderError` whose ``retryable`` flag tells the runner whether
-to try again. Providers never retry by themselves: retries, rate limits and timeouts belong to
-the runner, so every provider behaves the same under load.
+raises a :class:`hyouka.errors.ProviderError` whose ``retryable`` flag says whether to try
+again. Providers never retry by themselves: retries (``providers/calls.py``), rate limits and
+timeouts (``providers/pool.py``, ``limits.py``, ``governed.py``) are the calling layer's, which
+the runner and the judges share, so every provider behaves the same under load.
 """
 
 from __future__ import annotations
