@@ -1,8 +1,16 @@
-"""The Python API. The CLI and the web app only call this.
+"""The Python API: the one front door that the CLI and the web app call.
+
+A :class:`Workspace` is a project and its store. It runs, scores and shows runs, answers the
+statistical questions (compare, ranking, agreement), and hands out the facades of the other
+areas, each bound to this project: ``ws.campaigns``, ``ws.people``, ``ws.api_keys``,
+``ws.judgments`` (human evaluation, :mod:`hyouka.facades.humans`), ``ws.feedback`` (complaints
+→ checks and the gate) and ``ws.reports`` (:mod:`hyouka.facades.loop`). Defaults and bounds
+come from the typed config, resolved there once.
 
 >>> ws = Workspace.open("path/to/project")
 >>> result = ws.run(samples=3)
 >>> ws.show(result.run.uid)
+>>> campaign = ws.campaigns.create("round-1", run=result.run.uid)
 """
 
 from __future__ import annotations
@@ -13,23 +21,26 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hyouka.config import Project, load_config
+from hyouka.facades import Front, Scope
 from hyouka.store.store import RunInfo, Store
 from hyouka.summary import VariantSummary, failed_examples, summarize_run
 
 if TYPE_CHECKING:
     from hyouka.runner.run import Progress, RunResult
+    from hyouka.scorers.judge_report import JudgeSummary
     from hyouka.scorers.scoring import ScoreReport
 
 if TYPE_CHECKING:
     from hyouka.analysis import AgreementReport, CompareResult, RankingReport
 
 
-class Workspace:
-    """A project and its store."""
+class Workspace(Front):
+    """A project and its store; the facades of :class:`~hyouka.facades.Front` over them."""
 
     def __init__(self, project: Project, store: Store) -> None:
         self.project = project
         self.store = store
+        super().__init__(Scope(store, project.config.name, project))
 
     @classmethod
     def open(cls, root: str | Path = ".", database_url: str | None = None) -> Workspace:
@@ -83,6 +94,12 @@ class Workspace:
 
     def failures(self, ref: str = "latest", per_check: int = 3) -> dict[str, list[dict[str, Any]]]:
         return failed_examples(self.store, self.get_run(ref).id, per_check)
+
+    def judges(self, ref: str = "latest") -> list[JudgeSummary]:
+        """The run's judges: calls, cost, parse failures, self-agreement, position bias."""
+        from hyouka.scorers.judge_report import judge_report
+
+        return judge_report(self.store, self.get_run(ref).id)
 
     # -- statistics (hyouka.analysis) -------------------------------------------------------
 
@@ -159,3 +176,32 @@ class Workspace:
         from hyouka.export import export_run
 
         return export_run(self.store, self.get_run(ref), path, fmt, variants)
+
+
+# -- the store's schema (a store not at hyouka's schema cannot be opened as a Workspace) ------
+
+
+def _store_url(root: str | Path, database_url: str | None) -> str:
+    return database_url or load_config(root).database_url()
+
+
+def schema_revisions(
+    root: str | Path = ".", database_url: str | None = None
+) -> tuple[str | None, str]:
+    """The store's schema revision (None: empty) and the one this hyouka expects."""
+    from hyouka.store import db
+
+    engine = db.create(_store_url(root, database_url))
+    return db.current_revision(engine), db.head_revision()
+
+
+def upgrade_schema(
+    root: str | Path = ".", database_url: str | None = None, revision: str = "head"
+) -> tuple[str | None, str | None]:
+    """Apply the schema migrations up to ``revision``; the revisions before and after."""
+    from hyouka.store import db
+
+    engine = db.create(_store_url(root, database_url))
+    before = db.current_revision(engine)
+    db.upgrade(engine, revision)
+    return before, db.current_revision(engine)

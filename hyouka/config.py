@@ -119,7 +119,7 @@ class HumanConfig(_Model):
     """Defaults for human-evaluation campaigns."""
 
     mode: CampaignMode = "pairwise+rating"
-    overlap: int = Field(3, ge=1)
+    overlap: int = Field(3, ge=1, le=100, description="people who judge each item")
     rubric: str | None = Field(None, description="rubric file or inline text")
     tags: list[str] = Field(default_factory=list)
     instructions: str | None = None
@@ -251,6 +251,17 @@ def _check_references(config: ProjectConfig, smap: SourceMap) -> None:
                 smap.locate(loc),
                 ".".join(loc),
             )
+
+
+def int_bounds(model: type[BaseModel], name: str) -> tuple[int, int, int]:
+    """A field's default and its ``ge``/``le`` bounds: for code that checks the same value
+    outside a config file (a campaign made on the web), so the bounds live here once."""
+    info = model.model_fields[name]
+    low = next((m.ge for m in info.metadata if getattr(m, "ge", None) is not None), None)
+    high = next((m.le for m in info.metadata if getattr(m, "le", None) is not None), None)
+    if low is None or high is None:
+        raise ValueError(f"{model.__name__}.{name} has no ge/le bounds")
+    return int(info.default), int(low), int(high)
 
 
 def json_schema() -> dict[str, Any]:

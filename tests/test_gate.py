@@ -135,7 +135,7 @@ def test_significantly_worse_uses_the_paired_interval_and_respects_direction_and
     )
     ws = Workspace.open(root)
     ws.run()
-    result = run_gate(ws.project, ws.store, "prod", "long", metrics=["distance"])
+    result = run_gate(ws.store, ws.name, "prod", "long", project=ws.project, metrics=["distance"])
     rule = {r.name: r for r in result.rules}["distance"]
     # levenshtein is a distance: lower is better, so a larger distance is worse.
     assert rule.status == "fail" and rule.reason == "significantly-worse"
@@ -144,7 +144,9 @@ def test_significantly_worse_uses_the_paired_interval_and_respects_direction_and
     # 「よ。ほかに何か?」 adds 8 characters to every answer: B − A is exactly +8 on every case.
     assert d["estimate"] == pytest.approx(8.0) and d["low"] == d["high"] == pytest.approx(8.0)
     assert "B − A = +8 [+8, +8]" in rule.message and "lower is better" in rule.message
-    lenient = run_gate(ws.project, ws.store, "prod", "long", metrics=["distance"], margin=10)
+    lenient = run_gate(
+        ws.store, ws.name, "prod", "long", project=ws.project, metrics=["distance"], margin=10
+    )
     assert {r.name: r.status for r in lenient.rules}["distance"] == "pass"
 
 
@@ -154,10 +156,12 @@ def test_a_tolerance_lets_a_rare_failure_through_and_allow_open_turns_open_ones_
     root = _project(tmp_path, {"prod": "AIとして{last}", "cand": "AIとして{last} #{sample}"})
     ws = Workspace.open(root)
     ws.run()
-    strict = run_gate(ws.project, ws.store, "prod", "cand")
+    strict = run_gate(ws.store, ws.name, "prod", "cand", project=ws.project)
     reasons = {r.name: r.reason for r in strict.rules if r.failed}
     assert reasons == {"complaint-7": "check-failed", "complaint-8": "complaint-returned"}
-    loose = run_gate(ws.project, ws.store, "prod", "cand", max_fail_rate=0.5, allow_open=True)
+    loose = run_gate(
+        ws.store, ws.name, "prod", "cand", project=ws.project, max_fail_rate=0.5, allow_open=True
+    )
     assert {r.name: r.status for r in loose.rules} == {"complaint-7": "warn", "complaint-8": "pass"}
     assert loose.passed
     warned = ET.fromstring(loose.junit_xml()).find("testsuite/testcase/system-out")
@@ -178,7 +182,7 @@ def test_a_baseline_from_an_older_run_is_scored_with_checks_accepted_since(tmp_p
     ws = Workspace.open(root)
     ws.run()
     assert tallies(ws.store, "gated", run_ids=[old.id]) == []
-    result = run_gate(ws.project, ws.store, f"bot@{v1}", "bot")
+    result = run_gate(ws.store, ws.name, f"bot@{v1}", "bot", project=ws.project)
     assert result.baseline.run.id == old.id and result.passed
     (old_tally,) = [
         t for t in tallies(ws.store, "gated", run_ids=[old.id]) if t.metric == "complaint-7"

@@ -37,17 +37,17 @@ def _rows(env: LoopEnv) -> int:
 
 def test_proposing_twice_proposes_nothing_new(env: LoopEnv) -> None:
     assert len(pending_groups(env.store, "loopy")) == 2
-    first = propose_checks(env.store, "loopy", env.ws.project)
+    first = propose_checks(env.store, "loopy", project=env.ws.project)
     assert [p.metric for p in first.created] == ["complaint-1", "complaint-2"]
     assert pending_groups(env.store, "loopy") == []
-    again = propose_checks(env.store, "loopy", env.ws.project)
+    again = propose_checks(env.store, "loopy", project=env.ws.project)
     assert again.created == () and again.joined == () and _rows(env) == 2
 
 
 def test_a_new_similar_complaint_joins_the_open_proposal_instead_of_a_duplicate(
     env: LoopEnv,
 ) -> None:
-    propose_checks(env.store, "loopy", env.ws.project)
+    propose_checks(env.store, "loopy", project=env.ws.project)
     person, _ = humans.add_annotator(env.store, "loopy", "kato", "operators")
     a = humans.next_assignment(env.store, env.campaign, person.id)
     assert a is not None
@@ -68,7 +68,7 @@ def test_a_new_similar_complaint_joins_the_open_proposal_instead_of_a_duplicate(
         ),
         view.sides,
     )
-    result = propose_checks(env.store, "loopy", env.ws.project)
+    result = propose_checks(env.store, "loopy", project=env.ws.project)
     assert result.created == ()
     (joined,) = result.joined
     assert joined.id == 1 and joined.status == "proposed" and len(joined.complaints) == 4
@@ -77,7 +77,7 @@ def test_a_new_similar_complaint_joins_the_open_proposal_instead_of_a_duplicate(
 
 
 def test_decisions_are_appended_with_who_and_when_never_overwritten(env: LoopEnv) -> None:
-    propose_checks(env.store, "loopy", env.ws.project)
+    propose_checks(env.store, "loopy", project=env.ws.project)
     edited = edit_proposal(
         env.store, "loopy", 1, "suzuki", {"value": "お問い合わせください"}, note="shorter phrase"
     )
@@ -108,7 +108,7 @@ def test_decisions_are_appended_with_who_and_when_never_overwritten(env: LoopEnv
 
 
 def test_a_check_that_passes_a_complained_output_is_refused_unless_forced(env: LoopEnv) -> None:
-    propose_checks(env.store, "loopy", env.ws.project)
+    propose_checks(env.store, "loopy", project=env.ws.project)
     edit_proposal(env.store, "loopy", 1, "suzuki", {"value": "どこにもない言葉"})
     with pytest.raises(LoopError, match="does not fail every complained output"):
         accept_proposal(env.store, "loopy", 1, "kimura", project=env.ws.project)
@@ -120,7 +120,7 @@ def test_a_check_that_passes_a_complained_output_is_refused_unless_forced(env: L
 def test_a_judge_proposal_is_previewed_only_on_request_and_names_a_real_judge(
     env: LoopEnv,
 ) -> None:
-    propose_checks(env.store, "loopy", env.ws.project)
+    propose_checks(env.store, "loopy", project=env.ws.project)
     judge = get_proposal(env.store, "loopy", 2)
     assert judge.spec["judge"] == "gpt"  # the first provider that is not the fake echo
     result = accept_proposal(env.store, "loopy", 2, "kimura", project=env.ws.project)
@@ -129,7 +129,7 @@ def test_a_judge_proposal_is_previewed_only_on_request_and_names_a_real_judge(
 
 
 def test_mistakes_say_what_to_do(env: LoopEnv) -> None:
-    propose_checks(env.store, "loopy", env.ws.project)
+    propose_checks(env.store, "loopy", project=env.ws.project)
     with pytest.raises(NotFoundError, match="hyouka feedback list"):
         get_proposal(env.store, "loopy", 99)
     with pytest.raises(NotFoundError, match=r"e\.g\. 12 or complaint-12"):
@@ -146,9 +146,9 @@ def test_accepting_without_the_project_folder_records_it_and_sync_writes_it_late
 ) -> None:
     from hyouka.loop import sync_regressions
 
-    propose_checks(env.store, "loopy", env.ws.project)
+    propose_checks(env.store, "loopy", project=env.ws.project)
     result = accept_proposal(env.store, "loopy", 1, "web-admin")  # as the web app without root
     assert result.written is None and not (env.root / "regressions.yaml").exists()
-    (written,) = sync_regressions(env.ws.project, env.store)
+    (written,) = sync_regressions(env.store, "loopy", project=env.ws.project)
     assert written.section == "checks"
-    assert sync_regressions(env.reopen().project, env.store) == []  # idempotent
+    assert sync_regressions(env.store, "loopy", project=env.reopen().project) == []  # idempotent

@@ -9,14 +9,6 @@ import click
 from hyouka.cli.common import console, project_option
 
 
-def _url(project_dir: Path, url: str | None) -> str:
-    from hyouka.config import load_config
-
-    if url:
-        return url
-    return load_config(project_dir).database_url()
-
-
 @click.group("db")
 def db_group() -> None:
     """Database schema: upgrade, current revision."""
@@ -28,12 +20,9 @@ def db_group() -> None:
 @click.option("--revision", default="head", show_default=True)
 def upgrade_cmd(project_dir: Path, url: str | None, revision: str) -> None:
     """Apply schema migrations (needed once per release on a shared PostgreSQL store)."""
-    from hyouka.store import db
+    from hyouka.api import upgrade_schema
 
-    engine = db.create(_url(project_dir, url))
-    before = db.current_revision(engine)
-    db.upgrade(engine, revision)
-    after = db.current_revision(engine)
+    before, after = upgrade_schema(project_dir, url, revision)
     console.print(f"schema: {before or 'empty'} → {after}")
 
 
@@ -42,12 +31,10 @@ def upgrade_cmd(project_dir: Path, url: str | None, revision: str) -> None:
 @click.option("--url")
 def current_cmd(project_dir: Path, url: str | None) -> None:
     """Show the schema revision of the store and the one this hyouka expects."""
-    from hyouka.store import db
+    from hyouka.api import schema_revisions
 
-    engine = db.create(_url(project_dir, url))
-    console.print(
-        f"store: {db.current_revision(engine) or 'empty'}; expected: {db.head_revision()}"
-    )
+    current, head = schema_revisions(project_dir, url)
+    console.print(f"store: {current or 'empty'}; expected: {head}")
 
 
 COMMANDS = [db_group]

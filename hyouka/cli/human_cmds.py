@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 from rich.table import Table
 
-from hyouka import humans
 from hyouka.cli.common import console, json_option, open_workspace, print_json, project_option
-from hyouka.humans.modes import MODES
-
-if TYPE_CHECKING:
-    from hyouka.api import Workspace
+from hyouka.humans.modes import DEFAULT_ASSIGNMENT_MINUTES, MODES
 
 DEFAULT_URL = "http://127.0.0.1:8300"
 
@@ -94,10 +89,10 @@ def annotators_group() -> None:
 def annotators_add(project_dir: Path, base_url: str, name: str, group: str, admin: bool) -> None:
     """Add a person and print their personal sign-in link (shown once)."""
     ws = open_workspace(project_dir)
-    person, token = humans.add_annotator(ws.store, ws.name, name, group, admin)
+    person, token = ws.people.add(name, group, admin)
     role = "admin" if person.is_admin else "annotator"
     console.print(f"added {person.name} ({role}, group '{person.group}'). Sign-in link:")
-    click.echo(humans.signin_link(base_url, token))
+    click.echo(ws.people.signin_link(base_url, token))
 
 
 @annotators_group.command("list")
@@ -106,7 +101,7 @@ def annotators_add(project_dir: Path, base_url: str, name: str, group: str, admi
 def annotators_list(project_dir: Path, as_json: bool) -> None:
     """List people, their groups and roles."""
     ws = open_workspace(project_dir)
-    people = humans.list_annotators(ws.store, ws.name)
+    people = ws.people.list()
     if as_json:
         print_json([p.__dict__ for p in people])
         return
@@ -122,7 +117,7 @@ def annotators_list(project_dir: Path, as_json: bool) -> None:
 def annotators_disable(project_dir: Path, name: str) -> None:
     """Turn a person's access off (their sessions end at once)."""
     ws = open_workspace(project_dir)
-    humans.set_disabled(ws.store, ws.name, name, True)
+    ws.people.set_disabled(name, True)
     console.print(f"{name} disabled")
 
 
@@ -132,7 +127,7 @@ def annotators_disable(project_dir: Path, name: str) -> None:
 def annotators_enable(project_dir: Path, name: str) -> None:
     """Turn a person's access back on."""
     ws = open_workspace(project_dir)
-    humans.set_disabled(ws.store, ws.name, name, False)
+    ws.people.set_disabled(name, False)
     console.print(f"{name} enabled")
 
 
@@ -143,21 +138,11 @@ def annotators_enable(project_dir: Path, name: str) -> None:
 def annotators_reset(project_dir: Path, base_url: str, name: str) -> None:
     """Issue a new sign-in link (the old one stops working)."""
     ws = open_workspace(project_dir)
-    token = humans.reset_link(ws.store, ws.name, name)
-    click.echo(humans.signin_link(base_url, token))
+    token = ws.people.reset_link(name)
+    click.echo(ws.people.signin_link(base_url, token))
 
 
 # -- campaigns ------------------------------------------------------------------------------
-
-
-def _text_or_file(ws: Workspace, value: str | None) -> str | None:
-    """A rubric or instructions: a file of the project when one exists by that name, else text."""
-    if not value:
-        return None
-    path = ws.project.resolve(value)
-    if len(value) < 300 and "\n" not in value and path.is_file():
-        return path.read_text(encoding="utf-8")
-    return value
 
 
 @click.group("campaigns")
@@ -209,9 +194,9 @@ def campaigns_group() -> None:
 @click.option(
     "--assignment-minutes",
     type=int,
-    default=30,
-    show_default=True,
-    help="An unfinished item goes back to the pool after this long.",
+    default=None,
+    help="An unfinished item goes back to the pool after this many minutes "
+    f"(default: {DEFAULT_ASSIGNMENT_MINUTES}).",
 )
 @json_option
 def campaigns_create(
@@ -230,31 +215,30 @@ def campaigns_create(
     only_unsettled: bool,
     seed: int | None,
     max_samples: int | None,
-    assignment_minutes: int,
+    assignment_minutes: int | None,
     as_json: bool,
 ) -> None:
     """Create a campaign over a run's outputs."""
     ws = open_workspace(project_dir)
-    human = ws.project.config.human
-    spec = humans.CampaignSpec(
-        name=name,
-        mode=mode or human.mode,
+    run = ws.get_run(run_ref)
+    campaign = ws.campaigns.create(
+        name,
+        run=run.uid,
+        mode=mode,
         variants=variants,
         cases=cases,
-        overlap=overlap or human.overlap,
-        rubric=_text_or_file(ws, rubric or human.rubric),
-        instructions=_text_or_file(ws, instructions or human.instructions),
-        tags=tags or tuple(human.tags) or humans.DEFAULT_TAGS,
-        seed=ws.project.config.seed if seed is None else seed,
+        overlap=overlap,
+        rubric=rubric,
+        instructions=instructions,
+        tags=tags or None,
+        seed=seed,
         max_samples=max_samples,
         assignment_minutes=assignment_minutes,
         groups=groups,
         judge_first=judge_first,
         only_unsettled=only_unsettled,
     )
-    run = ws.get_run(run_ref)
-    campaign = humans.create_campaign(ws.store, ws.name, run.id, spec)
-    progress = humans.campaign_progress(ws.store, campaign)
+    progress = ws.campaigns.progress(campaign)
     if as_json:
         print_json({**campaign.__dict__, "items": progress.items})
         return
@@ -280,8 +264,8 @@ def campaigns_list(project_dir: Path, as_json: bool) -> None:
     """List campaigns and their progress."""
     ws = open_workspace(project_dir)
     rows = []
-    for c in humans.list_campaigns(ws.store, ws.name):
-        p = humans.campaign_progress(ws.store, c)
+    for c in ws.campaigns.list():
+        p = ws.campaigns.progress(c)
         rows.append((c, p))
     if as_json:
         print_json(
@@ -312,7 +296,7 @@ def campaigns_list(project_dir: Path, as_json: bool) -> None:
 def campaigns_close(project_dir: Path, campaign: str) -> None:
     """Stop handing out items (items already handed out may still be judged)."""
     ws = open_workspace(project_dir)
-    found = humans.set_campaign_status(ws.store, ws.name, campaign, "closed")
+    found = ws.campaigns.set_status(campaign, "closed")
     console.print(f"campaign '{found.name}' closed")
 
 
@@ -322,7 +306,7 @@ def campaigns_close(project_dir: Path, campaign: str) -> None:
 def campaigns_open(project_dir: Path, campaign: str) -> None:
     """Open a closed campaign again."""
     ws = open_workspace(project_dir)
-    found = humans.set_campaign_status(ws.store, ws.name, campaign, "open")
+    found = ws.campaigns.set_status(campaign, "open")
     console.print(f"campaign '{found.name}' open")
 
 
@@ -340,7 +324,7 @@ def apikeys_group() -> None:
 def apikeys_add(project_dir: Path, name: str) -> None:
     """Create an API key and print it (shown once)."""
     ws = open_workspace(project_dir)
-    _key, secret = humans.add_api_key(ws.store, ws.name, name)
+    _key, secret = ws.api_keys.add(name)
     console.print(f"API key '{name}' (send it as the X-API-Key header):")
     click.echo(secret)
 
@@ -351,7 +335,7 @@ def apikeys_add(project_dir: Path, name: str) -> None:
 def apikeys_list(project_dir: Path, as_json: bool) -> None:
     """List API keys (their secrets are never shown again)."""
     ws = open_workspace(project_dir)
-    keys = humans.list_api_keys(ws.store, ws.name)
+    keys = ws.api_keys.list()
     if as_json:
         print_json([k.__dict__ for k in keys])
         return
@@ -365,7 +349,7 @@ def apikeys_list(project_dir: Path, as_json: bool) -> None:
 def apikeys_disable(project_dir: Path, name: str) -> None:
     """Turn an API key off."""
     ws = open_workspace(project_dir)
-    humans.disable_api_key(ws.store, ws.name, name)
+    ws.api_keys.disable(name)
     console.print(f"API key '{name}' disabled")
 
 

@@ -6,9 +6,7 @@ from pathlib import Path
 
 import click
 
-from hyouka import humans
 from hyouka.cli.common import console, export_file_options, open_workspace, project_option
-from hyouka.errors import HyoukaError
 
 
 @click.group("judgments")
@@ -46,29 +44,11 @@ def export_cmd(
 ) -> None:
     """Write judgments with what was judged: the input, both outputs and their variants, the
     verdict, ratings, comments, tags, and who (admin data: it names variants and people)."""
-    from hyouka.export import write_rows
-
     ws = open_workspace(project_dir)
-    campaign = humans.get_campaign(ws.store, ws.name, campaign_ref) if campaign_ref else None
-    if pairs:
-        if source or history:
-            raise HyoukaError(
-                "--pairs uses the people's current votes: drop --source and --history"
-            )
-        if campaign is None:
-            raise HyoukaError("--pairs needs --campaign NAME (a pairwise campaign)")
-        if not campaign.pairwise:
-            raise HyoukaError(f"campaign '{campaign.name}' is rating-only: it has no pairs")
-        n = write_rows(
-            humans.preference_pairs(ws.store, campaign), output, fmt, humans.PAIR_COLUMNS
-        )
-        console.print(f"wrote {n} preference pairs to {output}")
-        return
-    rows = humans.judgment_rows(
-        ws.store, ws.name, campaign=campaign, source=source, history=history
+    n = ws.judgments.export(
+        output, fmt, campaign=campaign_ref, source=source, history=history, pairs=pairs
     )
-    n = write_rows(rows, output, fmt, humans.JUDGMENT_COLUMNS)
-    console.print(f"wrote {n} judgments to {output}")
+    console.print(f"wrote {n} {'preference pairs' if pairs else 'judgments'} to {output}")
 
 
 COMMANDS = [judgments_group]

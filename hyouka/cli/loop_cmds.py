@@ -1,6 +1,6 @@
 """``hyouka feedback`` (complaints → checks), ``hyouka gate`` (CI) and ``hyouka report`` (HTML).
 
-Every step calls :mod:`hyouka.loop` / :mod:`hyouka.report`; this module formats.
+Every step calls the workspace (``ws.feedback``, ``ws.reports``); this module formats.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from hyouka import loop
 from hyouka.cli.common import console, json_option, open_workspace, print_json, project_option
 from hyouka.errors import HyoukaError
 
@@ -108,8 +107,8 @@ def feedback() -> None:
 def list_cmd(project_dir: Path, status: str | None, as_json: bool) -> None:
     """Proposals and the complaints not proposed yet, grouped."""
     ws = open_workspace(project_dir)
-    found = loop.list_proposals(ws.store, ws.name, status)
-    pending = loop.pending_groups(ws.store, ws.name) if status is None else []
+    found = ws.feedback.list(status)
+    pending = ws.feedback.pending() if status is None else []
     if as_json:
         print_json(
             {
@@ -155,11 +154,8 @@ def list_cmd(project_dir: Path, status: str | None, as_json: bool) -> None:
 def propose_cmd(project_dir: Path, judge: str | None, judge_preview: bool, as_json: bool) -> None:
     """Propose a check for every new group of complaints, with its preview."""
     ws = open_workspace(project_dir)
-    result = loop.propose_checks(ws.store, ws.name, ws.project, judge)
-    previews = {
-        p.id: loop.preview_proposal(ws.store, ws.name, p, project=ws.project, judges=judge_preview)
-        for p in result.created
-    }
+    result = ws.feedback.propose(judge)
+    previews = {p.id: ws.feedback.preview(p, judges=judge_preview) for p in result.created}
     if as_json:
         print_json(
             {
@@ -186,8 +182,8 @@ def propose_cmd(project_dir: Path, judge: str | None, judge_preview: bool, as_js
 def show_cmd(proposal: str, project_dir: Path, judge_preview: bool, as_json: bool) -> None:
     """One proposal: its complaints, its check, and its preview."""
     ws = open_workspace(project_dir)
-    p = loop.get_proposal(ws.store, ws.name, proposal)
-    preview = loop.preview_proposal(ws.store, ws.name, p, project=ws.project, judges=judge_preview)
+    p = ws.feedback.get(proposal)
+    preview = ws.feedback.preview(p, judges=judge_preview)
     if as_json:
         print_json({**p.as_dict(), "preview": preview.as_dict()})
         return
@@ -213,16 +209,7 @@ def accept_cmd(
 ) -> None:
     """Accept a proposal: write its check to regressions.yaml and its cases to the dataset."""
     ws = open_workspace(project_dir)
-    result = loop.accept_proposal(
-        ws.store,
-        ws.name,
-        proposal,
-        _who(by),
-        project=ws.project,
-        force=force,
-        judges=judge_preview,
-        note=note,
-    )
+    result = ws.feedback.accept(proposal, _who(by), force=force, judges=judge_preview, note=note)
     if as_json:
         print_json(result.as_dict())
         return
@@ -287,8 +274,8 @@ def edit_cmd(
         raise HyoukaError(
             "nothing to change: give --type, --value, --rubric, --threshold, --judge or --spec"
         )
-    p = loop.edit_proposal(ws.store, ws.name, proposal, _who(by), changes, note=note)
-    preview = loop.preview_proposal(ws.store, ws.name, p, project=ws.project)
+    p = ws.feedback.edit(proposal, _who(by), changes, note=note)
+    preview = ws.feedback.preview(p)
     if as_json:
         print_json({**p.as_dict(), "preview": preview.as_dict()})
         return
@@ -306,9 +293,7 @@ def reject_cmd(
 ) -> None:
     """Reject a proposal (an accepted one is also taken out of regressions.yaml)."""
     ws = open_workspace(project_dir)
-    p = loop.reject_proposal(
-        ws.store, ws.name, proposal, _who(by), reason=reason, project=ws.project
-    )
+    p = ws.feedback.reject(proposal, _who(by), reason=reason)
     if as_json:
         print_json(p.as_dict())
         return
@@ -321,7 +306,7 @@ def reject_cmd(
 def sync_cmd(project_dir: Path, as_json: bool) -> None:
     """Write accepted checks regressions.yaml lacks (accepted in the web app, say)."""
     ws = open_workspace(project_dir)
-    written = loop.sync_regressions(ws.project, ws.store)
+    written = ws.feedback.sync()
     if as_json:
         print_json({"written": [w.section for w in written]})
         return
@@ -387,12 +372,8 @@ def gate_cmd(
 ) -> None:
     """Exit 1 when the candidate brings back a complaint, fails an accepted check, or is
     significantly worse than the baseline on a --metric (for CI)."""
-    from hyouka.loop.workflow import titles
-
     ws = open_workspace(project_dir)
-    result = loop.run_gate(
-        ws.project,
-        ws.store,
+    result = ws.feedback.gate(
         baseline,
         candidate,
         metrics=metrics,
@@ -402,7 +383,6 @@ def gate_cmd(
         allow_open=allow_open,
         margin=margin,
         seed=seed,
-        titles=titles(ws.store, ws.name),
     )
     if junit is not None:
         junit.parent.mkdir(parents=True, exist_ok=True)
@@ -460,12 +440,11 @@ def report_cmd(
 ) -> None:
     """Write one self-contained HTML report (opens offline; plots are inline SVG)."""
     from hyouka.i18n.cli import resolve_lang
-    from hyouka.report import build_report
 
     ws = open_workspace(project_dir)
     started = time.perf_counter()
-    page = build_report(
-        ws.store, ws.name, run=run, lang=resolve_lang(lang), baseline=baseline, gacha_metric=metric
+    page = ws.reports.build(
+        run=run, lang=resolve_lang(lang), baseline=baseline, gacha_metric=metric
     )
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(page, encoding="utf-8")

@@ -1,4 +1,7 @@
-"""``hyouka``: the command line. Every command calls the Python API (hyouka.api).
+"""``hyouka``: the command line, thin over the Python API (:mod:`hyouka.api`: the Workspace and
+its facades). ``init`` copies a packaged example (:mod:`hyouka.projects`), ``demo`` runs the
+packaged demo (:mod:`hyouka.demo`), and ``compare``/``ranking``/``agreement`` word their
+results with :mod:`hyouka.analysis.verdict`; every command gets its data from Workspace calls.
 
 A command's module is imported when that command runs (``hyouka run`` loads only
 ``run_cmds``); ``--help`` imports them all, and they import nothing heavy at the top

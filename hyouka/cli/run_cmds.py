@@ -267,14 +267,12 @@ def runs_cmd(project_dir: Path, limit: int, as_json: bool) -> None:
 def show_cmd(run: str, project_dir: Path, failures: int, as_json: bool) -> None:
     """Per-variant results of RUN (default: the latest run)."""
     from hyouka.cli.score_cmds import print_judges
-    from hyouka.loop import still_triggered
-    from hyouka.scorers.judge_report import judge_report
     from hyouka.summary import as_dicts
 
     ws = open_workspace(project_dir)
     info, summaries = ws.show(run)
-    triggered = still_triggered(ws.store, ws.name, info.id)
-    judges = judge_report(ws.store, info.id)
+    triggered = ws.feedback.triggered(info)
+    judges = ws.judges(info.uid)
     if as_json:
         print_json(
             {

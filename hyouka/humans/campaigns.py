@@ -33,9 +33,10 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from hyouka.config import HumanConfig, int_bounds
 from hyouka.errors import NotFoundError
 from hyouka.humans._tx import as_utc, inserted_id, reading, write_tx
-from hyouka.humans.modes import MODES
+from hyouka.humans.modes import DEFAULT_ASSIGNMENT_MINUTES, MODES
 from hyouka.humans.people import Annotator, HumanEvalError
 from hyouka.store.schema import (
     annotators,
@@ -51,6 +52,8 @@ from hyouka.store.store import Store
 
 DEFAULT_TAGS = ("事実と違う", "長すぎる", "敬語が不自然", "質問に答えていない")
 MAX_TAGS = 20
+# The default and the bounds of human.overlap in hyouka.yaml, which a campaign made here obeys.
+DEFAULT_OVERLAP, MIN_OVERLAP, MAX_OVERLAP = int_bounds(HumanConfig, "overlap")
 
 
 @dataclass(frozen=True)
@@ -61,13 +64,13 @@ class CampaignSpec:
     mode: str = "pairwise+rating"
     variants: Sequence[str] = ()
     cases: Sequence[str] = ()
-    overlap: int = 3
+    overlap: int = DEFAULT_OVERLAP
     rubric: str | None = None
     instructions: str | None = None
     tags: Sequence[str] = DEFAULT_TAGS
     seed: int = 0
     max_samples: int | None = None  # use sample indices 0..max_samples-1 of each case
-    assignment_minutes: int = 30
+    assignment_minutes: int = DEFAULT_ASSIGNMENT_MINUTES
     groups: Sequence[str] = ()  # annotator groups who judge it; empty: everyone
     judge_first: str | None = None  # a pairwise judge: the pairs it could not settle go first
     only_unsettled: bool = False  # with judge_first: leave out the pairs the judge settled
@@ -246,8 +249,10 @@ def _check_spec(spec: CampaignSpec) -> None:
         raise HumanEvalError(
             f"mode '{spec.mode}' is not one of {', '.join(MODES)}", "error.bad_mode"
         )
-    if not 1 <= spec.overlap <= 100:
-        raise HumanEvalError("overlap must be between 1 and 100", "error.bad_overlap")
+    if not MIN_OVERLAP <= spec.overlap <= MAX_OVERLAP:
+        raise HumanEvalError(
+            f"overlap must be between {MIN_OVERLAP} and {MAX_OVERLAP}", "error.bad_overlap"
+        )
     if not 1 <= spec.assignment_minutes <= 24 * 60:
         raise HumanEvalError("assignment minutes must be between 1 and 1440", "error.generic")
     if spec.only_unsettled and not spec.judge_first:

@@ -1,4 +1,5 @@
-"""What people do with a campaign's items: the one list the config, the CLI and the web share.
+"""What people do with a campaign's items, and how long they may hold one: shared by the config,
+the CLI and the web.
 
 It imports nothing, so the CLI can offer ``--mode`` choices without loading the store.
 """
@@ -9,3 +10,6 @@ from typing import Literal, get_args
 
 CampaignMode = Literal["pairwise", "rating", "pairwise+rating"]
 MODES: tuple[str, ...] = get_args(CampaignMode)
+
+# An unfinished item goes back to the pool after this long (CampaignSpec.assignment_minutes).
+DEFAULT_ASSIGNMENT_MINUTES = 30

@@ -325,11 +325,12 @@ def _score_missing(
 
 
 def run_gate(
-    project: Project,
     store: Store,
+    project_name: str,
     baseline: str,
     candidate: str,
     *,
+    project: Project,
     metrics: Sequence[str] = (),
     run: str = "latest",
     baseline_run: str | None = None,
@@ -348,7 +349,7 @@ def run_gate(
     started = time.perf_counter()
     if not 0 <= max_fail_rate < 1:
         raise HyoukaError("--max-fail-rate must be at least 0 and below 1, e.g. 0 or 0.05")
-    name = project.config.name
+    name = project_name
     cand = resolve_gate_arm(store, name, candidate, run)
     base = resolve_gate_arm(store, name, baseline, baseline_run or run)
     checks = accepted_metrics(project)

@@ -71,7 +71,7 @@ def pending_groups(store: Store, project: str) -> list[ComplaintGroup]:
 
 
 def propose_checks(
-    store: Store, project_name: str, project: Project | None = None, judge: str | None = None
+    store: Store, project_name: str, *, project: Project | None = None, judge: str | None = None
 ) -> ProposeResult:
     """Store a proposal for every new complaint group (new similar complaints join old ones)."""
     fb = collect_feedback(store, project_name)
@@ -160,7 +160,7 @@ def _validate(spec: Mapping[str, Any], project: Project | None) -> None:
             raise LoopError(f"the proposed judge check cannot run: {exc}; edit it first") from None
 
 
-def write_proposal(project: Project, store: Store, proposal: Proposal) -> Written:
+def write_proposal(store: Store, proposal: Proposal, *, project: Project) -> Written:
     """Write one accepted proposal into the project files (its judge must exist there)."""
     _validate(proposal.spec, project)
     records = proposal.complaints
@@ -199,7 +199,7 @@ def accept_proposal(
             f"{example}; edit it (hyouka feedback edit) or accept with --force"
         )
     accepted = record_decision(store, project_name, proposal, "accepted", by, note)
-    written = write_proposal(project, store, accepted) if project is not None else None
+    written = write_proposal(store, accepted, project=project) if project is not None else None
     return AcceptResult(accepted, preview, written)
 
 
@@ -238,13 +238,13 @@ def reject_proposal(
     return rejected
 
 
-def sync_regressions(project: Project, store: Store) -> list[Written]:
+def sync_regressions(store: Store, project_name: str, *, project: Project) -> list[Written]:
     """Write every accepted check that regressions.yaml does not hold yet."""
     present = set(accepted_metrics(project))
     out = []
-    for p in list_proposals(store, project.config.name, status="accepted"):
+    for p in list_proposals(store, project_name, status="accepted"):
         if p.metric not in present:
-            out.append(write_proposal(project, store, p))
+            out.append(write_proposal(store, p, project=project))
     return out
 
 
