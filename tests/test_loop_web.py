@@ -23,8 +23,8 @@ def _csrf(page: str) -> str:
 def test_an_admin_proposes_accepts_and_rejects_from_the_dashboard(tmp_path: Path) -> None:
     env = build(tmp_path / "p", f"sqlite:///{tmp_path / 's.db'}", "http://127.0.0.1:9/v1", 1)
     _, token = humans.add_annotator(env.store, "loopy", "kanri", "pdm", admin=True)
-    app = create_app(env.store, "loopy", WebSettings())
-    app.state.project = env.ws.project  # what `hyouka serve` provides: the project folder
+    # what `hyouka serve` provides: the project folder
+    app = create_app(env.store, "loopy", WebSettings(), config=env.ws.project)
     client = signed_in(app, token)
     client.cookies.set("hyouka_lang", "en")
     page = client.get("/admin/feedback").text

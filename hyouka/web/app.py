@@ -1,5 +1,8 @@
 """The web app factory: ``create_app(store, project)`` gives an ASGI app (FastAPI).
 
+Admin pages and the admin JSON API call the same facades as the CLI (``web(request).front``:
+:class:`hyouka.facades.Front`); the annotator screens call :mod:`hyouka.humans` per request.
+
 Routes are split by concern: ``routes_auth`` (sign-in link, sign-out, language),
 ``routes_judge`` (annotator screens), ``routes_admin`` (dashboard, campaigns, people) and
 ``routes_api`` (JSON API with OpenAPI at ``/openapi.json``). Everything but the sign-in link,
@@ -9,10 +12,9 @@ the language switch, ``/healthz`` and the static files needs a session.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 import anyio.to_thread
 from fastapi import FastAPI, Request
@@ -23,6 +25,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hyouka import __version__
+from hyouka.config import Project
 from hyouka.errors import NotFoundError
 from hyouka.humans import HumanEvalError, ItemCache, api_key_by_secret, session_annotator
 from hyouka.store.store import Store
@@ -51,10 +54,12 @@ def create_app(
     store: Store,
     project: str,
     settings: WebSettings | None = None,
-    human_defaults: Mapping[str, Any] | None = None,
+    *,
+    config: Project | None = None,
 ) -> FastAPI:
-    """The web app for one project's store. ``human_defaults``: the ``human:`` section of
-    hyouka.yaml (defaults for new campaigns in the admin page)."""
+    """The web app for project ``project``'s store. ``config``: the loaded project, when the
+    folder is known: its ``human:`` section and seed are the defaults of new campaigns, and
+    checks accepted on /admin/feedback are written to its regressions.yaml at once."""
     settings = settings or WebSettings()
     threads = settings.threads or (2 if store.dialect == "sqlite" else 8)
 
@@ -83,9 +88,9 @@ def create_app(
         why,
     )
     app.state.hyouka = WebContext(
-        store, project, settings, ItemCache(settings.item_cache_size), make_env(), inline
-    )
-    app.state.human_defaults = dict(human_defaults or {})
+        store, project, settings, ItemCache(settings.item_cache_size), make_env(), inline,
+        config=config,
+    )  # fmt: skip
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     for module in (routes_auth, routes_judge, routes_admin, routes_api, routes_loop):
         app.include_router(module.router)

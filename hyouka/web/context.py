@@ -18,6 +18,8 @@ from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
+from hyouka.config import Project
+from hyouka.facades import Front, Scope
 from hyouka.humans.access import session_annotator
 from hyouka.humans.campaigns import Campaign
 from hyouka.humans.dashboard import CampaignProgress, campaign_progress
@@ -91,6 +93,13 @@ class WebContext:
     # Run the judging screens' database work on the event loop itself (see choose_inline).
     inline: bool = True
     progress: ProgressCache = field(default_factory=ProgressCache)
+    # The facades the routes call (the same as a Workspace's; see hyouka.facades).
+    front: Front = field(init=False)
+    # The project's folder and config when the app knows them (``hyouka serve`` does).
+    config: Project | None = None
+
+    def __post_init__(self) -> None:
+        self.front = Front(Scope(self.store, self.project, self.config))
 
 
 async def call_db(request: Request, work: Callable[..., T], *args: Any) -> T:

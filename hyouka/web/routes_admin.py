@@ -9,31 +9,9 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
 from hyouka.export import csv_text, jsonl_text
-from hyouka.humans import (
-    DEFAULT_TAGS,
-    JUDGMENT_COLUMNS,
-    MODES,
-    CampaignSpec,
-    HumanEvalError,
-    add_annotator,
-    annotator_progress,
-    campaign_progress,
-    create_campaign,
-    get_campaign,
-    item_progress,
-    judgment_rows,
-    latest_complaints,
-    list_annotators,
-    list_api_keys,
-    list_campaigns,
-    preference_pairs,
-    run_overview,
-    set_campaign_status,
-    set_disabled,
-    signin_link,
-    tag_counts,
-    variant_outcomes,
-)
+from hyouka.facades.humans import CampaignDefaults
+from hyouka.humans import JUDGMENT_COLUMNS, MODES, HumanEvalError
+from hyouka.humans.campaigns import MAX_OVERLAP, MIN_OVERLAP
 from hyouka.web.context import Viewer, admin, check_csrf, render, translator, web
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
@@ -42,24 +20,25 @@ router = APIRouter(prefix="/admin", include_in_schema=False)
 @router.get("")
 def index(request: Request, who: Viewer = Depends(admin)) -> Response:  # noqa: B008
     ctx = web(request)
+    front = ctx.front
     campaigns = [
-        {"campaign": c, "progress": campaign_progress(ctx.store, c)}
-        for c in reversed(list_campaigns(ctx.store, ctx.project))
+        {"campaign": c, "progress": front.campaigns.progress(c)}
+        for c in reversed(front.campaigns.list())
     ]
     return render(
         request,
         "admin/index.html",
         campaigns=campaigns,
         runs=ctx.store.list_runs(ctx.project, limit=30),
-        people=list_annotators(ctx.store, ctx.project),
-        api_keys=list_api_keys(ctx.store, ctx.project),
+        people=front.people.list(),
+        api_keys=front.api_keys.list(),
     )
 
 
 def _run_choices(request: Request, run_ref: str) -> dict[str, Any]:
-    ctx = web(request)
-    run = ctx.store.get_run(run_ref, ctx.project)
-    return {"run": run, "overview": run_overview(ctx.store, run.id)}
+    campaigns = web(request).front.campaigns
+    run = campaigns.run(run_ref)
+    return {"run": run, "overview": campaigns.overview(run)}
 
 
 @router.get("/campaigns/new")
@@ -69,12 +48,11 @@ def new_campaign(
     who: Viewer = Depends(admin),  # noqa: B008
 ) -> Response:
     ctx = web(request)
-    human = _human_defaults(request)
     return render(
         request,
         "admin/new_campaign.html",
         modes=MODES,
-        defaults=human,
+        defaults=_form(ctx.front.campaigns.defaults()),
         error=None,
         runs=ctx.store.list_runs(ctx.project, limit=30),
         groups=_groups(request),
@@ -87,18 +65,20 @@ def new_campaign(
 
 def _groups(request: Request) -> list[str]:
     """The project's annotator groups (what a campaign can be limited to)."""
-    ctx = web(request)
-    return sorted({p.group for p in list_annotators(ctx.store, ctx.project) if p.group})
+    return web(request).front.people.groups()
 
 
-def _human_defaults(request: Request) -> dict[str, Any]:
-    config = getattr(request.app.state, "human_defaults", None) or {}
+def _form(d: CampaignDefaults) -> dict[str, Any]:
+    """The new-campaign form's initial values: the campaign defaults (hyouka.yaml's human:)."""
     return {
-        "mode": config.get("mode", "pairwise+rating"),
-        "overlap": config.get("overlap", 3),
-        "rubric": config.get("rubric") or "",
-        "instructions": config.get("instructions") or "",
-        "tags": "\n".join(config.get("tags") or DEFAULT_TAGS),
+        "mode": d.mode,
+        "overlap": d.overlap,
+        "rubric": d.rubric or "",
+        "instructions": d.instructions or "",
+        "tags": "\n".join(d.tags),
+        "seed": d.seed,
+        "assignment_minutes": d.assignment_minutes,
+        "overlap_bounds": (MIN_OVERLAP, MAX_OVERLAP),  # human.overlap's, in hyouka.yaml's model
     }
 
 
@@ -113,49 +93,55 @@ def create(
     csrf: str = Form(""),
     run: str = Form(...),
     name: str = Form(""),
-    mode: str = Form("pairwise+rating"),
+    # A field left out takes the campaign default (ws.campaigns.defaults(), as in the CLI).
+    mode: str | None = Form(None),
     variant: list[str] = Form([]),  # noqa: B008
     case_keys: str = Form(""),
-    overlap: int = Form(3),
-    rubric: str = Form(""),
-    instructions: str = Form(""),
-    tags: str = Form(""),
-    seed: int = Form(0),
+    overlap: int | None = Form(None),
+    rubric: str | None = Form(None),
+    instructions: str | None = Form(None),
+    tags: str | None = Form(None),
+    seed: int | None = Form(None),
     max_samples: str = Form(""),
-    assignment_minutes: int = Form(30),
+    assignment_minutes: int | None = Form(None),
     group: list[str] = Form([]),  # noqa: B008
     judge_first: str = Form(""),
     only_unsettled: str = Form(""),
 ) -> Response:
     check_csrf(who, csrf)
     ctx = web(request)
-    spec = CampaignSpec(
-        name=name,
-        mode=mode,
-        variants=variant,
-        cases=_lines(case_keys),
-        overlap=overlap,
-        rubric=rubric or None,
-        instructions=instructions or None,
-        tags=[line.strip() for line in tags.splitlines() if line.strip()],
-        seed=seed,
-        max_samples=int(max_samples) if max_samples.strip().isdigit() else None,
-        assignment_minutes=assignment_minutes,
-        groups=group,
-        judge_first=judge_first or None,
-        only_unsettled=bool(judge_first and only_unsettled),
-    )
     choices = _run_choices(request, run)
     try:
-        campaign = create_campaign(ctx.store, ctx.project, choices["run"].id, spec)
+        campaign = ctx.front.campaigns.create(
+            name,
+            run=choices["run"].uid,
+            mode=mode,
+            variants=variant,
+            cases=_lines(case_keys),
+            overlap=overlap,
+            rubric=rubric,
+            instructions=instructions,
+            tags=None if tags is None else [t.strip() for t in tags.splitlines() if t.strip()],
+            seed=seed,
+            max_samples=int(max_samples) if max_samples.strip().isdigit() else None,
+            assignment_minutes=assignment_minutes,
+            groups=group,
+            judge_first=judge_first or None,
+            only_unsettled=bool(judge_first and only_unsettled),
+        )
     except HumanEvalError as exc:
         form = {
-            "mode": mode,
-            "overlap": overlap,
-            "rubric": rubric,
-            "instructions": instructions,
-            "tags": tags,
-        }
+            **_form(ctx.front.campaigns.defaults()),
+            **{
+                k: v
+                for k, v in {
+                    "mode": mode, "overlap": overlap, "rubric": rubric,
+                    "instructions": instructions, "tags": tags, "seed": seed,
+                    "assignment_minutes": assignment_minutes,
+                }.items()
+                if v is not None
+            },
+        }  # fmt: skip
         return render(
             request,
             "admin/new_campaign.html",
@@ -180,18 +166,18 @@ def dashboard(
     campaign_id: int,
     who: Viewer = Depends(admin),  # noqa: B008
 ) -> Response:
-    ctx = web(request)
-    campaign = get_campaign(ctx.store, ctx.project, campaign_id)
+    campaigns = web(request).front.campaigns
+    campaign = campaigns.get(campaign_id)
     return render(
         request,
         "admin/campaign.html",
         campaign=campaign,
-        progress=campaign_progress(ctx.store, campaign),
-        people=annotator_progress(ctx.store, campaign),
-        items=item_progress(ctx.store, campaign),
-        outcomes=variant_outcomes(ctx.store, campaign),
-        complaints=latest_complaints(ctx.store, campaign),
-        tags=tag_counts(ctx.store, campaign)[:30],
+        progress=campaigns.progress(campaign),
+        people=campaigns.annotators(campaign),
+        items=campaigns.items(campaign),
+        outcomes=campaigns.outcomes(campaign),
+        complaints=campaigns.complaints(campaign),
+        tags=campaigns.tags(campaign)[:30],
     )
 
 
@@ -211,9 +197,9 @@ def download_judgments(
     who: Viewer = Depends(admin),  # noqa: B008
 ) -> Response:
     """Every judgment of the campaign with what was judged (``hyouka judgments export``)."""
-    ctx = web(request)
-    campaign = get_campaign(ctx.store, ctx.project, campaign_id)
-    rows = judgment_rows(ctx.store, ctx.project, campaign=campaign, history=history)
+    front = web(request).front
+    campaign = front.campaigns.get(campaign_id)
+    rows = front.judgments.rows(campaign, history=history)
     suffix = "-history" if history else ""
     return _download(
         csv_text(rows, JUDGMENT_COLUMNS),
@@ -229,11 +215,11 @@ def download_pairs(
     who: Viewer = Depends(admin),  # noqa: B008
 ) -> Response:
     """The people's settled preferences as prompt/chosen/rejected rows (``--pairs``)."""
-    ctx = web(request)
-    campaign = get_campaign(ctx.store, ctx.project, campaign_id)
+    front = web(request).front
+    campaign = front.campaigns.get(campaign_id)
     if not campaign.pairwise:
         raise HumanEvalError("a rating-only campaign has no pairs", "error.not_found")
-    rows = preference_pairs(ctx.store, campaign)
+    rows = front.judgments.pairs(campaign)
     return _download(
         jsonl_text(rows), f"{campaign.name}-pairs.jsonl", "application/x-ndjson; charset=utf-8"
     )
@@ -248,8 +234,7 @@ def change_status(
     status: str = Form(...),
 ) -> Response:
     check_csrf(who, csrf)
-    ctx = web(request)
-    set_campaign_status(ctx.store, ctx.project, campaign_id, status)
+    web(request).front.campaigns.set_status(campaign_id, status)
     return RedirectResponse(f"/admin/campaigns/{campaign_id}", status_code=303)
 
 
@@ -265,11 +250,12 @@ def add_person(
     check_csrf(who, csrf)
     ctx = web(request)
     try:
-        person, token = add_annotator(ctx.store, ctx.project, name, group, role == "admin")
+        person, token = ctx.front.people.add(name, group, role == "admin")
     except HumanEvalError as exc:
         return render(request, "message.html", 400, title="error.title", body=exc.code)
     base = ctx.settings.public_url or str(request.base_url)
-    return render(request, "admin/person_link.html", person=person, link=signin_link(base, token))
+    link = ctx.front.people.signin_link(base, token)
+    return render(request, "admin/person_link.html", person=person, link=link)
 
 
 @router.post("/annotators/status")
@@ -281,6 +267,5 @@ def person_status(
     disabled: bool = Form(...),
 ) -> Response:
     check_csrf(who, csrf)
-    ctx = web(request)
-    set_disabled(ctx.store, ctx.project, name, disabled)
+    web(request).front.people.set_disabled(name, disabled)
     return RedirectResponse("/admin", status_code=303)

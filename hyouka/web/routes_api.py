@@ -19,15 +19,10 @@ from hyouka.humans import (
     Feedback,
     annotator_by_token,
     api_key_by_secret,
-    campaign_progress,
-    get_campaign,
-    list_campaigns,
-    list_judgments,
     record_feedback,
     record_signin_failure,
     session_annotator,
     signin_blocked,
-    variant_outcomes,
 )
 from hyouka.web.api_models import (
     CampaignDetailOut,
@@ -143,7 +138,7 @@ def run_detail(
 
 
 def _campaign_out(request: Request, campaign: Any) -> dict[str, Any]:
-    progress = campaign_progress(web(request).store, campaign)
+    progress = web(request).front.campaigns.progress(campaign)
     return {
         **campaign.__dict__,
         "tags": list(campaign.tags),
@@ -159,8 +154,7 @@ def campaigns(
     request: Request,
     _: Annotator = Depends(api_admin),  # noqa: B008
 ) -> list[dict[str, Any]]:
-    ctx = web(request)
-    return [_campaign_out(request, c) for c in list_campaigns(ctx.store, ctx.project)]
+    return [_campaign_out(request, c) for c in web(request).front.campaigns.list()]
 
 
 @router.get(
@@ -173,8 +167,8 @@ def campaign_detail(
     campaign_id: int,
     _: Annotator = Depends(api_admin),  # noqa: B008
 ) -> dict[str, Any]:
-    ctx = web(request)
-    campaign = get_campaign(ctx.store, ctx.project, campaign_id)
+    campaigns = web(request).front.campaigns
+    campaign = campaigns.get(campaign_id)
     outcomes = [
         VariantOutcomeOut(
             variant=o.variant,
@@ -185,7 +179,7 @@ def campaign_detail(
             ratings=o.ratings,
             mean_rating=o.mean_rating,
         )
-        for o in variant_outcomes(ctx.store, campaign)
+        for o in campaigns.outcomes(campaign)
     ]
     return {**_campaign_out(request, campaign), "outcomes": outcomes}
 
@@ -202,10 +196,7 @@ def judgments(
 ) -> dict[str, Any]:
     """Page through judgments with ``after_id``. ``current=true`` leaves out judgments that a
     later edit superseded."""
-    ctx = web(request)
-    rows = list_judgments(
-        ctx.store,
-        ctx.project,
+    rows = web(request).front.judgments.list(
         campaign_id=campaign,
         source=source,
         current_only=current,

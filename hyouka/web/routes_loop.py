@@ -2,8 +2,9 @@
 (complaints → proposed checks, with their preview, accepted or rejected by an admin).
 
 Accepting writes the check into ``regressions.yaml`` when the app knows the project folder
-(``app.state.project``, a :class:`hyouka.config.Project`, set by ``hyouka serve``); otherwise
-the decision is recorded and ``hyouka feedback sync`` writes it later. Judge checks are not
+(``create_app(..., config=project)``, as ``hyouka serve`` does); otherwise the decision is
+recorded and ``hyouka feedback sync`` writes it later. Every step calls ``ws.feedback`` and
+``ws.reports`` (the facades of :mod:`hyouka.facades.loop`), as the CLI does. Judge checks are not
 previewed here: that would make model calls from a page view.
 """
 
@@ -14,18 +15,9 @@ from typing import Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
-from hyouka.config import Project
 from hyouka.errors import HyoukaError
-from hyouka.loop import (
-    Preview,
-    Proposal,
-    accept_proposal,
-    list_proposals,
-    pending_groups,
-    preview_proposal,
-    propose_checks,
-    reject_proposal,
-)
+from hyouka.facades.loop import Feedback
+from hyouka.loop import Preview, Proposal
 from hyouka.web.context import Viewer, admin, check_csrf, locale_of, render, web
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
@@ -86,11 +78,6 @@ def _words(request: Request) -> Any:
     return w
 
 
-def _project(request: Request) -> Project | None:
-    found = getattr(request.app.state, "project", None)
-    return found if isinstance(found, Project) else None
-
-
 @router.get("/report")
 def report_page(
     request: Request,
@@ -100,11 +87,8 @@ def report_page(
     lang: str | None = None,
     who: Viewer = Depends(admin),  # noqa: B008 - FastAPI's idiom
 ) -> Response:
-    from hyouka.report import build_report
-
-    ctx = web(request)
-    page = build_report(
-        ctx.store, ctx.project, run=run, lang=lang or locale_of(request), baseline=baseline,
+    page = web(request).front.reports.build(
+        run=run, lang=lang or locale_of(request), baseline=baseline,
         gacha_metric=metric, css_href="/admin/report.css", back_href="/admin",
         back_label="admin",
     )  # fmt: skip
@@ -118,11 +102,11 @@ def report_css(who: Viewer = Depends(admin)) -> Response:  # noqa: B008
     return PlainTextResponse(CSS.read_text(encoding="utf-8"), media_type="text/css")
 
 
-def _row(store: Any, project: str, p: Proposal) -> dict[str, Any]:
+def _row(feedback: Feedback, p: Proposal) -> dict[str, Any]:
     preview: Preview | None = None
     if p.status == "proposed":
         try:
-            preview = preview_proposal(store, project, p)
+            preview = feedback.preview(p)
         except HyoukaError:
             preview = None
     return {"p": p, "preview": preview}
@@ -134,13 +118,11 @@ def feedback_page(
     done: str | None = None,
     who: Viewer = Depends(admin),  # noqa: B008
 ) -> Response:
-    ctx = web(request)
-    rows = [
-        _row(ctx.store, ctx.project, p) for p in reversed(list_proposals(ctx.store, ctx.project))
-    ]
+    feedback = web(request).front.feedback
+    rows = [_row(feedback, p) for p in reversed(feedback.list())]
     return render(
         request, "admin/loop_feedback.html", w=_words(request), rows=rows,
-        pending=pending_groups(ctx.store, ctx.project), done=done,
+        pending=feedback.pending(), done=done,
     )  # fmt: skip
 
 
@@ -151,8 +133,7 @@ def propose(
     csrf: str = Form(""),
 ) -> Response:
     check_csrf(who, csrf)
-    ctx = web(request)
-    result = propose_checks(ctx.store, ctx.project, _project(request))
+    result = web(request).front.feedback.propose()
     note = _words(request)("proposed", n=len(result.created))
     return RedirectResponse(f"/admin/feedback?done={note}", status_code=303)
 
@@ -167,19 +148,16 @@ def decide(
     reason: str = Form(""),
 ) -> Response:
     check_csrf(who, csrf)
-    ctx = web(request)
+    feedback = web(request).front.feedback
     w = _words(request)
-    project = _project(request)
     by = who.annotator.name
     try:
         if decision == "accept":
-            result = accept_proposal(ctx.store, ctx.project, proposal_id, by, project=project,
-                                     note=reason or None)  # fmt: skip
+            result = feedback.accept(proposal_id, by, note=reason or None)
             key = "written" if result.written is not None else "recorded"
             note = w(key, metric=result.proposal.metric)
         else:
-            rejected = reject_proposal(ctx.store, ctx.project, proposal_id, by,
-                                       reason=reason or None, project=project)  # fmt: skip
+            rejected = feedback.reject(proposal_id, by, reason=reason or None)
             note = w("rejected", metric=rejected.metric)
     except HyoukaError as exc:
         note = str(exc)

@@ -37,12 +37,9 @@ def _workspace_app(project_dir: Path, database_url: str | None, settings: WebSet
     from hyouka.api import Workspace
 
     ws = Workspace.open(project_dir, database_url)
-    human = ws.project.config.human.model_dump()
-    app = create_app(ws.store, ws.name, settings, human)
-    # The project's files, so that accepting a proposal on /admin/feedback writes the check
-    # to regressions.yaml at once (without it, `hyouka feedback sync` does it later).
-    app.state.project = ws.project
-    return app
+    # With the project's files: accepting a proposal on /admin/feedback writes the check to
+    # regressions.yaml at once (without them, `hyouka feedback sync` does it later).
+    return create_app(ws.store, ws.name, settings, config=ws.project)
 
 
 def app_from_env() -> FastAPI:
