@@ -87,8 +87,8 @@ class Workspace:
     ) -> CompareResult:
         """B − A for each of ``b`` against baseline ``a`` on every shared check metric.
 
-        Options: ``delta`` (0.05), ``seed`` (the run's), ``level``, ``alpha``, ``power``,
-        ``n_boot`` (see :func:`hyouka.analysis.compare_variants`).
+        Options: ``delta`` (0.05), ``seed`` (the run's), ``level`` (0.95; α = 1 − level),
+        ``power`` (see :func:`hyouka.analysis.compare_variants`).
         """
         from hyouka.analysis import compare_variants
 

@@ -12,7 +12,12 @@ import math
 from typing import Any
 
 from hyouka.analysis._json import jsonable
-from hyouka.analysis.compare import CompareResult, MetricComparison, PairComparison
+from hyouka.analysis.compare import (
+    CompareResult,
+    MetricComparison,
+    PairComparison,
+    SkippedMetric,
+)
 from hyouka.analysis.humans import AgreementReport, GroupSplit
 from hyouka.analysis.judges import JudgeReport, PPIResult
 from hyouka.analysis.ranking import PairSequential, RankingReport, SourceRanking
@@ -27,9 +32,34 @@ def decimals(half_width: float) -> int:
 
 
 def signed(x: float, digits: int = 2) -> str:
+    """``+0.12`` / ``−0.05`` with a real minus; a non-zero number that would round to zero
+    gets the extra decimals that show its sign (−0.003, never "−0.00"); zero is ``0.00``."""
     if not math.isfinite(x):
         return "–"
+    if x == 0:
+        return f"{0.0:.{digits}f}"
+    while round(x, digits) == 0 and digits < 6:
+        digits += 1
+    if round(x, digits) == 0:
+        return f"{0.0:.{digits}f}"
     return f"{x:+.{digits}f}".replace("-", "−")
+
+
+def level_text(level: float) -> str:
+    """A confidence level in percent with the decimals it needs: 95, 97.5, 98.3, 99.98."""
+    pct = level * 100
+    for digits in (0, 1, 2):
+        if abs(round(pct, digits) - pct) < 1e-9:
+            return f"{pct:.{digits}f}"
+    digits = 1
+    while round(pct, digits) >= 100 and digits < 4:
+        digits += 1
+    return f"{pct:.{digits}f}"
+
+
+def count_text(lang: Lang, key: str, n: int) -> str:
+    """ "1 metric" / "3 metrics" (the catalog has ``key`` and ``key + "_one"``)."""
+    return t(lang, key + ("_one" if n == 1 else ""), n=n)
 
 
 def num(x: float | None, digits: int = 2) -> str:
@@ -69,12 +99,15 @@ def _end(lang: Lang, text: str) -> str:
 
 
 def _more_data(m: MetricComparison, lang: Lang) -> str:
+    """After "not distinguishable": equivalence within ±delta, or how much more would settle it."""
     p = m.power
+    delta = f"{p.delta:g}"
+    if m.equivalent:
+        return t(lang, "compare.equivalent", delta=delta)
     if p.cases_needed is None or p.more_cases is None:
         return ""
-    delta = f"{p.delta:g}"
     if p.more_cases == 0:
-        return t(lang, "compare.enough", n=m.difference.n_cases, delta=delta)
+        return t(lang, "compare.undecided", delta=delta)
     alts = []
     current_k = math.ceil(max(m.a.samples_per_case, m.b.samples_per_case))
     if p.samples_per_case_needed is not None and p.samples_per_case_needed > current_k:
@@ -94,7 +127,7 @@ def _seed_sentence(m: MetricComparison, lang: Lang, alpha: float) -> str:
     but = m.significant and w.p_value >= alpha
     key = "compare.seed_but" if but else "compare.seed"
     text = t(lang, key, na=w.n_a, nb=w.n_b, metric=m.metric,
-             diff=signed(w.difference, dec), level=f"{w.level * 100:g}",
+             diff=signed(w.difference, dec), level=level_text(w.level),
              low=signed(w.low, dec), high=signed(w.high, dec), p=p_eq(w.p_value))  # fmt: skip
     if w.p_value >= alpha and sl.more_seeds:
         text += t(lang, "compare.seed_more", n=about(sl.more_seeds), delta=f"{m.power.delta:g}")
@@ -110,7 +143,7 @@ def metric_sentence(m: MetricComparison, a: str, b: str, lang: Lang, alpha: floa
         return _end(lang, t(lang, "compare.same", a=a, b=b, n=d.n_cases, metric=m.metric))
     dec = decimals((d.high - d.low) / 2)
     fields: dict[str, Any] = {
-        "a": a, "b": b, "metric": m.metric, "level": f"{d.level * 100:g}",
+        "a": a, "b": b, "metric": m.metric, "level": level_text(d.level),
         "lower": "" if m.higher_is_better else t(lang, "compare.lower"),
         "diff": signed(d.estimate, dec), "low": signed(d.low, dec), "high": signed(d.high, dec),
     }  # fmt: skip
@@ -130,15 +163,26 @@ def pair_sentences(pair: PairComparison, lang: Lang, alpha: float = 0.05) -> lis
     return [metric_sentence(m, pair.a, pair.b, lang, alpha) for m in pair.metrics]
 
 
+def skipped_sentence(sk: SkippedMetric, a: str, b: str, lang: Lang) -> str:
+    """Why a metric was not compared, with what each side had."""
+    mean_a = "–" if sk.mean_a is None else num(sk.mean_a)
+    mean_b = "–" if sk.mean_b is None else num(sk.mean_b)
+    why = t(lang, f"compare.skip.{sk.reason}", a=a, b=b, n=sk.n_shared, min=sk.minimum,
+            na=sk.n_cases_a, nb=sk.n_cases_b, mean_a=mean_a, mean_b=mean_b)  # fmt: skip
+    return _end(lang, t(lang, "compare.skipped", metric=sk.metric, why=why))
+
+
 def compare_notes(result: CompareResult, lang: Lang) -> list[str]:
-    """Notes under the verdicts: the Holm correction, cases left out."""
+    """Notes under the verdicts: what Holm adjusted, metrics skipped, cases left out."""
     notes = []
     if result.n_tests > 1:
         metrics = max(len(p.metrics) for p in result.comparisons)
         key = "compare.holm" if len(result.comparisons) == 1 else "compare.holm_pairs"
-        notes.append(_end(lang, t(lang, key, n=result.n_tests, metrics=metrics,
+        notes.append(_end(lang, t(lang, key, n=result.n_tests,
+                                  metrics=count_text(lang, "compare.n_metrics", metrics),
                                   pairs=len(result.comparisons))))  # fmt: skip
     for p in result.comparisons:
+        notes.extend(skipped_sentence(sk, p.a, p.b, lang) for sk in p.skipped)
         if p.dropped_cases:
             notes.append(_end(lang, t(lang, "compare.dropped", n=p.dropped_cases)))
     return notes

@@ -72,6 +72,7 @@ def _diff_row(m: MetricComparison) -> list[str]:
     return [
         m.metric + ("" if m.higher_is_better else " ↓"),
         f"{V.signed(d.estimate, dec)} [{V.signed(d.low, dec)}, {V.signed(d.high, dec)}]",
+        f"{V.level_text(d.level)}%",
         V.p_text(m.p_adjusted),
         f"{m.share_favouring_b * 100:.0f}%",
         V.ratio_text(gacha.ratio) + "×" if gacha else "–",
@@ -82,14 +83,15 @@ def _diff_row(m: MetricComparison) -> list[str]:
 def print_pair(pair: PairComparison, result: CompareResult, lang: Lang) -> None:
     from hyouka.analysis import verdict as V
 
-    ci = t(lang, "col.ci", level=f"{result.level * 100:g}")
+    ci = t(lang, "col.ci", level=V.level_text(result.level))
     console.print(t(lang, "compare.header", run=result.run, a=pair.a, b=pair.b,
                     cases=pair.n_cases, seed=result.seed), highlight=False)  # fmt: skip
     arms = Table(t(lang, "col.metric"), f"A: {pair.a} [{ci}]", f"B: {pair.b} [{ci}]",
                  t(lang, "col.samples"), box=box.SIMPLE_HEAD)  # fmt: skip
     diffs = Table(
-        t(lang, "col.metric"), f"{t(lang, 'col.diff')} [{ci}]", t(lang, "col.p"),
-        t(lang, "col.b_wins"), t(lang, "col.spread"), t(lang, "col.draw"), box=box.SIMPLE_HEAD,
+        t(lang, "col.metric"), f"{t(lang, 'col.diff')} [CI]", t(lang, "col.level"),
+        t(lang, "col.p"), t(lang, "col.b_wins"), t(lang, "col.spread"), t(lang, "col.draw"),
+        box=box.SIMPLE_HEAD,
     )  # fmt: skip
     diffs.columns[1].no_wrap = True
     for m in pair.metrics:
@@ -116,16 +118,19 @@ def print_pair(pair: PairComparison, result: CompareResult, lang: Lang) -> None:
     show_default=True,
     help="Smallest difference worth detecting, in the metric's units.",
 )
-@click.option("--level", type=click.FloatRange(0.5, 0.999), default=0.95, show_default=True)
 @click.option(
-    "--boot",
-    "n_boot",
-    type=click.IntRange(100, 100_000),
-    default=2000,
+    "--level",
+    type=click.FloatRange(0.5, 0.999),
+    default=0.95,
     show_default=True,
-    help="Bootstrap rounds.",
+    help="Confidence level; the significance level is 1 − level (0.9 → α = 0.1).",
 )
-@seed_option
+@click.option(
+    "--seed",
+    type=int,
+    default=None,
+    help="Seed of the reference permutation test (default: the run's seed).",
+)
 @lang_option
 @json_option
 def compare_cmd(
@@ -136,7 +141,6 @@ def compare_cmd(
     metrics: tuple[str, ...],
     delta: float,
     level: float,
-    n_boot: int,
     seed: int | None,
     lang: str | None,
     as_json: bool,
@@ -150,7 +154,7 @@ def compare_cmd(
 
     ws = open_workspace(project_dir)
     result = ws.compare(baseline, *others, run=run, metrics=metrics, delta=delta, seed=seed,
-                        level=level, n_boot=n_boot)  # fmt: skip
+                        level=level)  # fmt: skip
     chosen = resolve_lang(lang)
     if as_json:
         print_json(V.compare_json(result, chosen))

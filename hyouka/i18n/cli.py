@@ -28,9 +28,12 @@ EN: dict[str, str] = {
         "Not distinguishable from noise on `{metric}`{lower}: {diff} ({level}% CI {low} to {high})"
     ),
     "compare.more": "; about {cases} more cases{alts} would settle a {delta} difference",
-    "compare.enough": (
-        "; {n} cases were enough to detect a {delta} difference, so a real difference is "
-        "probably smaller than that"
+    "compare.equivalent": (
+        "; the whole interval lies within ±{delta}, so any real difference is smaller than {delta}"
+    ),
+    "compare.undecided": (
+        "; the interval still reaches beyond ±{delta}, so it shows neither a difference nor "
+        "equivalence within ±{delta}"
     ),
     "compare.alts": " (or {items})",
     "compare.alt_sep": ", or ",
@@ -50,10 +53,28 @@ EN: dict[str, str] = {
         "But across seeds ({na} vs {nb}), which is what carries over to a new fine-tune, "
         "`{metric}` is not clearly different: {diff} ({level}% CI {low} to {high}), p {p}"
     ),
-    "compare.holm": "p-values are Holm-adjusted across {n} tests ({metrics} metrics)",
-    "compare.holm_pairs": (
-        "p-values are Holm-adjusted across {n} tests ({metrics} metrics × {pairs} comparisons)"
+    "compare.holm": (
+        "p-values and the intervals beside the verdicts are Holm-adjusted across {n} tests "
+        "({metrics}): each such interval is at the level Holm tested its metric at, so it "
+        "excludes 0 exactly when the verdict says there is a difference; “more cases” plans "
+        "for α/{n}; the A and B columns are not adjusted"
     ),
+    "compare.holm_pairs": (
+        "p-values and the intervals beside the verdicts are Holm-adjusted across {n} tests "
+        "({metrics} × {pairs} comparisons): each such interval is at the level Holm tested "
+        "its metric at, so it excludes 0 exactly when the verdict says there is a difference; "
+        "“more cases” plans for α/{n}; the A and B columns are not adjusted"
+    ),
+    "compare.n_metrics": "{n} metrics",
+    "compare.n_metrics_one": "{n} metric",
+    "compare.skipped": "`{metric}` was not compared: {why}",
+    "compare.skip.too-few": (
+        "only {n} case(s) have scores on both sides, at least {min} are needed ({a}: {mean_a} "
+        "over {na} case(s), {b}: {mean_b} over {nb})"
+    ),
+    "compare.skip.only-a": "only {a} has scores ({na} case(s), mean {mean_a})",
+    "compare.skip.only-b": "only {b} has scores ({nb} case(s), mean {mean_b})",
+    "compare.skip.none": "neither {a} nor {b} has an ok score",
     "compare.header": "run {run} · {a} → {b} · {cases} cases · seed {seed}",
     "compare.dropped": "{n} case(s) had scores for only one side and were left out",
     "compare.no_metrics": (
@@ -70,6 +91,7 @@ EN: dict[str, str] = {
     "col.draw": "P(B wins draw)",
     "col.mean": "mean",
     "col.samples": "samples/case",
+    "col.level": "CI level",
     # -- hyouka ranking
     "source.human": "human",
     "source.judge": "judge",
@@ -142,8 +164,11 @@ JA: dict[str, str] = {
         "`{metric}`{lower} ではノイズと区別できない: {diff} ({level}%CI {low}〜{high})"
     ),
     "compare.more": "。{delta} の差を見極めるには、あと約 {cases} ケース{alts}必要",
-    "compare.enough": (
-        "。{n} ケースで {delta} の差は検出できたはずなので、実際の差はそれより小さいとみられる"
+    "compare.equivalent": (
+        "。区間全体が ±{delta} の内側にあるので、実際に差があっても {delta} より小さい"
+    ),
+    "compare.undecided": (
+        "。区間が ±{delta} の外まで広がっており、差があるとも ±{delta} 以内で同等とも言えない"
     ),
     "compare.alts": "（または{items}）",
     "compare.alt_sep": "、または",
@@ -163,10 +188,26 @@ JA: dict[str, str] = {
         "ただし、新しいファインチューニングに当てはまるシード単位（{na} 本 対 {nb} 本）では "
         "`{metric}` の差ははっきりしない: {diff} ({level}%CI {low}〜{high})、p {p}"
     ),
-    "compare.holm": "p 値は {n} 件の検定（{metrics} 指標）について Holm 法で補正済み",
-    "compare.holm_pairs": (
-        "p 値は {n} 件の検定（{metrics} 指標 × {pairs} 比較）について Holm 法で補正済み"
+    "compare.holm": (
+        "p 値と判定に添えた区間は {n} 件の検定（{metrics}）について Holm 法で補正済み。"
+        "各区間は Holm 法がその指標を検定した水準の区間なので、差があると判定したときに限り "
+        "0 を含まない。「あと何ケース」は α/{n} で計算。A・B 各列の区間は補正なし"
     ),
+    "compare.holm_pairs": (
+        "p 値と判定に添えた区間は {n} 件の検定（{metrics} × {pairs} 比較）について Holm 法で"
+        "補正済み。各区間は Holm 法がその指標を検定した水準の区間なので、差があると判定したとき"
+        "に限り 0 を含まない。「あと何ケース」は α/{n} で計算。A・B 各列の区間は補正なし"
+    ),
+    "compare.n_metrics": "{n} 指標",
+    "compare.n_metrics_one": "{n} 指標",
+    "compare.skipped": "`{metric}` は比較していません: {why}",
+    "compare.skip.too-few": (
+        "両方にスコアがあるケースが {n} 件しかなく、{min} 件以上必要（{a}: {na} ケースで "
+        "{mean_a}、{b}: {nb} ケースで {mean_b}）"
+    ),
+    "compare.skip.only-a": "スコアがあるのは {a} だけ（{na} ケース、平均 {mean_a}）",
+    "compare.skip.only-b": "スコアがあるのは {b} だけ（{nb} ケース、平均 {mean_b}）",
+    "compare.skip.none": "{a} にも {b} にも正常なスコアがない",
     "compare.header": "実行 {run} · {a} → {b} · {cases} ケース · シード {seed}",
     "compare.dropped": "{n} ケースは片方にしかスコアがないため除外",
     "compare.no_metrics": (
@@ -183,6 +224,7 @@ JA: dict[str, str] = {
     "col.draw": "単発 B 勝率",
     "col.mean": "平均",
     "col.samples": "サンプル/ケース",
+    "col.level": "信頼水準",
     "source.human": "人",
     "source.judge": "ジャッジ",
     "ranking.title": "{source}の票: Bradley–Terry 順位（{n} 票、シード {seed}）",

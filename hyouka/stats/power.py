@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+from scipy import optimize
 from scipy import stats as sps
 
 from hyouka.stats._common import StatsInputError
@@ -82,6 +84,87 @@ def minimum_detectable_effect(
         raise StatsInputError(f"n_cases: must be positive, got {n_cases}")
     var = _variance_per_case(omega2, sigma2_a, sigma2_b, k_a, k_b) * design_effect
     return _z_sum(alpha, power) * math.sqrt(var / n_cases)
+
+
+def t_test_power(
+    delta: float, variance: float, n_cases: float, *, alpha: float = 0.05, differ_share: float = 1.0
+) -> float:
+    """Power of the two-sided t test on ``n_cases`` per-case differences with Var(d) = variance.
+
+    The degrees of freedom follow ``hyouka compare``'s interval: the cases expected to differ
+    (``differ_share`` · n) minus 1, at least 1. Exact noncentral t, not the normal formula,
+    which overstates power at the small counts where planning matters most.
+    """
+    if variance <= 0 or n_cases < 2:
+        raise StatsInputError("variance must be > 0 and n_cases ≥ 2")
+    df = max(differ_share * n_cases - 1.0, 1.0)
+    nc = abs(delta) * math.sqrt(n_cases / variance)
+    crit = float(sps.t.ppf(1 - alpha / 2, df))
+    return _two_sided(crit, df, nc)
+
+
+def _two_sided(crit: float, df: float, nc: float) -> float:
+    """P(|T| > crit) for a noncentral t; the far tail as sf at −nc (cdf(−crit) gives NaN)."""
+    return float(np.nan_to_num(sps.nct.sf(crit, df, nc)) + np.nan_to_num(sps.nct.sf(crit, df, -nc)))
+
+
+def cases_needed_t(
+    delta: float,
+    variance: float,
+    *,
+    alpha: float = 0.05,
+    power: float = 0.8,
+    differ_share: float = 1.0,
+    max_cases: int = 100_000_000,
+) -> int:
+    """Fewest cases for :func:`t_test_power` to reach ``power`` (None-free: raises if > max)."""
+    _z_sum(alpha, power)
+    if delta == 0:
+        raise StatsInputError("delta: the difference to detect must be non-zero")
+    lo, hi = 2, 2
+    while t_test_power(delta, variance, hi, alpha=alpha, differ_share=differ_share) < power:
+        lo, hi = hi, hi * 2
+        if hi > max_cases:
+            raise StatsInputError(
+                f"delta: {delta} is too small next to a per-case variance of {variance:.3g}; "
+                f"more than {max_cases} cases would be needed"
+            )
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if t_test_power(delta, variance, mid, alpha=alpha, differ_share=differ_share) >= power:
+            hi = mid
+        else:
+            lo = mid + 1
+    return hi
+
+
+def variance_allowed(
+    delta: float,
+    n_cases: int,
+    *,
+    alpha: float = 0.05,
+    power: float = 0.8,
+    differ_share: float = 1.0,
+) -> float:
+    """Largest Var(d) per case at which ``n_cases`` reach ``power`` for ``delta`` (0 if none).
+
+    Inverts :func:`t_test_power` in the variance; compare uses it to say how many samples per
+    case would settle the question with the cases already there.
+    """
+    _z_sum(alpha, power)
+    if n_cases < 2 or delta == 0:
+        return 0.0
+    df = max(differ_share * n_cases - 1.0, 1.0)
+    crit = float(sps.t.ppf(1 - alpha / 2, df))
+
+    def gap(nc: float) -> float:
+        return _two_sided(crit, df, nc) - power
+
+    hi = crit + 10.0
+    while gap(hi) < 0:
+        hi *= 2
+    nc = float(optimize.brentq(gap, 0.0, hi, xtol=1e-10))
+    return delta * delta * n_cases / (nc * nc) if nc > 0 else math.inf
 
 
 def votes_needed(win_rate: float, *, alpha: float = 0.05, power: float = 0.8) -> float:
