@@ -24,8 +24,8 @@ from hyouka.api import Workspace
 from hyouka.errors import HyoukaError, NotFoundError
 from hyouka.stats import (
     adjust_pvalues,
-    case_differences,
     bounded_mean_interval,
+    case_differences,
     cases_needed_t,
     gacha_summary,
     holm_levels,

@@ -409,11 +409,13 @@ def compare_metric(
     seeds: SeedLevel | None = None,
     arms: tuple[ArmEstimate, ArmEstimate] | None = None,
     bounds: Bounds | None = None,
+    *,
+    plan: bool = True,
 ) -> MetricComparison:
     """Every number for one metric; ``mat_a``/``mat_b`` are cases × samples, rows aligned.
 
     Alone (one test) the interval is at ``s.level``; :func:`apply_holm` moves a family of
-    comparisons to their Holm levels.
+    comparisons to their Holm levels and plans for α/m (``plan=False`` leaves that to it).
     """
     if mat_a.shape[0] < MIN_CASES:
         raise StatsInputError(
@@ -459,27 +461,33 @@ def compare_metric(
             significant=diff.excludes_zero,
             equivalent=False,
             identical=bool(np.all(d == 0)),
-            power=power_plan(diff, a, b, s, 1, more_seeds),
+            power=_no_plan(s, more_seeds),
             seed_level=seeds,
         ),
         s.level,
         diff.p_value,
         s,
-        1,
+        1 if plan else None,
     )
 
 
+def _no_plan(s: Settings, more_seeds: int | None) -> PowerPlan:
+    return PowerPlan(s.delta, s.alpha, s.power, 0, 0.0, 0.0, 0.0, None, None, None, more_seeds)
+
+
 def _decide(
-    m: MetricComparison, level: float, p_adjusted: float, s: Settings, n_tests: int
+    m: MetricComparison, level: float, p_adjusted: float, s: Settings, n_tests: int | None
 ) -> MetricComparison:
     """Put the interval at ``level`` and read the verdict off that very interval."""
     diff = m.difference.at(level)
     significant = diff.excludes_zero
     equivalent = not significant and -s.delta < diff.low and diff.high < s.delta
     more_seeds = m.seed_level.more_seeds if m.seed_level else None
+    plan = m.power if n_tests is None else power_plan(m.difference, m.a, m.b, s, n_tests,
+                                                      more_seeds)  # fmt: skip
     return replace(
         m, difference=diff, p_adjusted=p_adjusted, significant=significant,
-        equivalent=equivalent, power=power_plan(m.difference, m.a, m.b, s, n_tests, more_seeds),
+        equivalent=equivalent, power=plan,
     )  # fmt: skip
 
 
@@ -559,7 +567,7 @@ def compare_pair(
         arms = (cache.get(a, m, cases, ma, info.binary, bd),
                 cache.get(b, m, cases, mb, info.binary, bd))  # fmt: skip
         seeds = seed_level(data, m, fam_a, fam_b, s)
-        out.append(compare_metric(info, ma, mb, s, seeds, arms, bd))
+        out.append(compare_metric(info, ma, mb, s, seeds, arms, bd, plan=False))
         n_cases, dropped = max(n_cases, cases.size), max(dropped, drop)
     return PairComparison(
         a.label, b.label, tuple(v.label for v in a.variants), tuple(v.label for v in b.variants),

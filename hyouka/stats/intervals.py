@@ -13,6 +13,7 @@ from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
+from scipy import special
 from scipy import stats as sps
 
 from hyouka.stats._common import (
@@ -226,11 +227,11 @@ def bounded_mean_interval(
         if max_trials is not None:
             n_eff = min(n_eff, float(max_trials))
     tail = (1.0 - level) / 2.0
-    shrink = (float(sps.norm.ppf(1 - tail)) / float(sps.t.ppf(1 - tail, n - 1))) ** 2
+    shrink = (float(special.ndtri(1 - tail)) / float(special.stdtrit(n - 1, 1 - tail))) ** 2
     size = n_eff * shrink
     k = p * size
-    low = 0.0 if k <= 0 else float(sps.beta.ppf(tail, k, size - k + 1))
-    high = 1.0 if k >= size else float(sps.beta.ppf(1 - tail, k + 1, size - k))
+    low = 0.0 if k <= 0 else float(special.betaincinv(k, size - k + 1, tail))
+    high = 1.0 if k >= size else float(special.betaincinv(k + 1, size - k, 1 - tail))
     width = hi - lo
     return ProportionInterval(
         lo + width * p, lo + width * low, lo + width * high, k, n, level, "korn-graubard"

@@ -7,13 +7,13 @@ resampling is done over cases, never over individual samples.
 
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
+from scipy import special
 from scipy import stats as sps
 
 from hyouka.stats._common import (
@@ -62,14 +62,14 @@ class TInterval:
 
     def interval(self, level: float) -> tuple[float, float]:
         check_level(level)
-        half = float(sps.t.ppf(0.5 + level / 2.0, self.df)) * self.se
+        half = float(special.stdtrit(self.df, 0.5 + level / 2.0)) * self.se
         return (max(self.centre - half, self.lower), min(self.centre + half, self.upper))
 
     def p_value(self, null: float = 0.0) -> float:
         """Two-sided p: the smallest 1 − level at which the interval excludes ``null``."""
         if self.se == 0:
             return 1.0 if self.centre == null else 0.0
-        return float(2.0 * sps.t.sf(abs(self.centre - null) / self.se, self.df))
+        return float(2.0 * special.stdtr(self.df, -abs(self.centre - null) / self.se))
 
 
 def calibrated_t(
@@ -302,8 +302,10 @@ def sign_test(diffs: npt.ArrayLike, *, alternative: Alternative = "two-sided") -
 
 
 def _sign_patterns(n: int) -> FloatArray:
-    """All 2^n vectors of ±1 (rows)."""
-    return np.array(list(itertools.product((1.0, -1.0), repeat=n)), dtype=np.float64)
+    """All 2^n vectors of ±1 (rows), from the bits of 0 … 2^n − 1."""
+    bits = (np.arange(2**n, dtype=np.int64)[:, None] >> np.arange(n, dtype=np.int64)) & 1
+    patterns: FloatArray = 1.0 - 2.0 * bits.astype(np.float64)
+    return patterns
 
 
 def permutation_test_paired(
