@@ -26,9 +26,9 @@ from hyouka.stats import (
     adjust_pvalues,
     bounded_mean_interval,
     case_differences,
-    cases_needed_t,
     gacha_summary,
     holm_levels,
+    more_cases_needed,
     paired_difference,
     permutation_test_paired,
     seed_welch_test,
@@ -150,18 +150,19 @@ def test_small_example_matches_hand_computation(tmp_path: Path) -> None:
     assert (d.centre, d.t_se, d.df) == pytest.approx((centre, se, 4))
     assert (d.low, d.high) == pytest.approx((centre - half, 1.0))  # clipped at +1
     assert m.p_value == pytest.approx(2 * sps.t.sf(centre / se, 4))
-    # Planning: the fewest cases whose noncentral-t power (df = 5/8·n − 1) reaches 80% for
-    # δ = 0.05 with Var(d) = (5 − 8·0.375²)/7, scanned here with scipy directly.
-    var_d = (5 - 8 * 0.375**2) / 7
+    # Planning: the fewest N more cases for which the t test on all 8 + N cases finds a true
+    # difference of 0.05 with 80% (conditional power: the 8 cases and their +0.375 stay in),
+    # with Var(d) = (5 − 8·0.375²)/7 and df = 5/8·(8 + N) − 1, scanned here directly.
+    sd = math.sqrt((5 - 8 * 0.375**2) / 7)
 
-    def power(n: int) -> float:
-        df = 5 / 8 * n - 1
-        crit = sps.t.ppf(0.975, df)
-        nc = 0.05 * math.sqrt(n / var_d)
-        return float(sps.nct.sf(crit, df, nc) + sps.nct.sf(crit, df, -nc))
+    def power(more: int) -> float:
+        total = 8 + more
+        crit = sps.t.ppf(0.975, max(5 / 8 * total - 1, 1))
+        z = (more * 0.05 + 8 * 0.375 - crit * sd * math.sqrt(total)) / (sd * math.sqrt(more))
+        return float(sps.norm.cdf(z))
 
-    need = next(n for n in range(1600, 2000) if power(n) >= 0.8)
-    assert m.power.cases_needed == need and m.power.more_cases == need - 8
+    more = next(k for k in range(1, 5000) if power(k) >= 0.8)
+    need = 8 + more
     assert V.metric_sentence(m, "A", "B", "en") == (
         f"Not distinguishable from noise on `regex`: +0.38 (95% CI {V.signed(d.low)} to "
         f"{V.signed(d.high)}); about {V.about(need - 8)} more cases would settle a 0.05 "
@@ -203,8 +204,9 @@ def test_numbers_equal_the_engine_on_the_same_arrays(noisy: Workspace) -> None:
     omega2 = max(float(d.var(ddof=1)) - sig_a / 5 - sig_b / 5, 0.0)
     assert m.power.omega2 == pytest.approx(omega2)
     share = np.count_nonzero(d) / 40
-    need = cases_needed_t(0.05, float(d.var(ddof=1)), alpha=0.05 / 3, differ_share=share)
-    assert m.power.cases_needed == need and m.power.alpha == pytest.approx(0.05 / 3)
+    more = more_cases_needed(0.05, float(d.mean()), float(d.var(ddof=1)), 40, alpha=0.05 / 3,
+                             differ_share=share)  # fmt: skip
+    assert m.power.more_cases == more and m.power.alpha == pytest.approx(0.05 / 3)
 
 
 def test_numeric_metric_uses_the_scores_value(noisy: Workspace) -> None:

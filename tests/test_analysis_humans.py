@@ -209,9 +209,12 @@ def test_ranking_matches_the_engine_on_the_same_votes(store: HumanStore) -> None
     score = {"a": 1.0, "b": 0.0, "tie": 0.5, "both_bad": 0.5}
     outcomes = [score[verdict_of(p, i)] for i in range(N_ITEMS) for p in PEOPLE]
     ids = [store.variant["A"], store.variant["B"]]
-    votes = aggregate_votes([ids[0]] * 60, [ids[1]] * 60, outcomes, items=ids)
+    # Five raters: the bootstrap resamples raters (a rater's votes share their taste).
+    raters = [p for _ in range(N_ITEMS) for p in PEOPLE]
+    votes = aggregate_votes([ids[0]] * 60, [ids[1]] * 60, outcomes, items=ids, clusters=raters)
     expected = bradley_terry(votes, n_boot=200, seed=3)
     assert human.bt is not None
+    assert (human.bt.cluster, human.bt.n_clusters) == ("rater", 5)
     np.testing.assert_allclose(human.bt.elo, expected.elo)
     np.testing.assert_allclose(human.bt.low, expected.low)
     np.testing.assert_allclose(human.bt.se_elo, expected.se_elo)

@@ -46,11 +46,11 @@ from hyouka.stats import (
     adjust_pvalues,
     bounded_mean_interval,
     case_differences,
-    cases_needed_t,
     clopper_pearson_interval,
     gacha_summary,
     holm_levels,
     mcnemar_from_outcomes,
+    more_cases_needed,
     paired_difference,
     permutation_test_paired,
     seed_welch_test,
@@ -120,7 +120,8 @@ class PowerPlan:
     """How much more data would settle a ``delta`` difference with ``power``.
 
     Planned for the decision compare makes: the calibrated t test at ``alpha`` = α/m, the
-    strictest level Holm may test this metric at among ``n_tests`` tests (exact noncentral t).
+    strictest level Holm may test this metric at among ``n_tests`` tests. ``cases_needed``
+    is the current cases plus ``more_cases`` (see :func:`power_plan`).
     """
 
     delta: float
@@ -326,8 +327,11 @@ def power_plan(
 ) -> PowerPlan:
     """Cases, or samples per case, for the compare test to detect ``delta`` with ``power``.
 
-    Var(d) per case is split as ω² + σ²_A/K_A + σ²_B/K_B (Miller 2024 §5); the cases needed
-    come from the noncentral t at α/m with the degrees of freedom compare's interval uses.
+    More cases: conditional power (:func:`hyouka.stats.more_cases_needed`): the cases already
+    run stay in the final test, so the plan starts from their estimate and asks how many
+    more make the t test at α/m find a true ``delta`` with ``power``. More samples per case:
+    Var(d) per case is split as ω² + σ²_A/K_A + σ²_B/K_B (Miller 2024 §5) and the noncentral t
+    at the current number of cases says which K would do.
     """
     sig_a = a.within_sd**2 if a.within_sd is not None else 0.0
     sig_b = b.within_sd**2 if b.within_sd is not None else 0.0
@@ -342,9 +346,11 @@ def power_plan(
         return empty
     share = diff.n_differ / n
     try:
-        need = cases_needed_t(s.delta, var_d, alpha=alpha, power=s.power, differ_share=share)
+        more_needed = more_cases_needed(s.delta, diff.estimate, var_d, n, alpha=alpha,
+                                        power=s.power, differ_share=share)  # fmt: skip
     except StatsInputError:
         return empty
+    need = n + more_needed
     allowed = variance_allowed(s.delta, n, alpha=alpha, power=s.power, differ_share=share)
     k_need = None
     if sig_a + sig_b > 0 and allowed > omega2:

@@ -224,10 +224,25 @@ def ranking_sentences(sr: SourceRanking, lang: Lang) -> list[str]:
     return out
 
 
+def bt_notes(sr: SourceRanking, lang: Lang) -> list[str]:
+    """How the ranking's intervals were made, and which ratings lean on the prior."""
+    bt = sr.bt
+    if bt is None:
+        return []
+    what = t(lang, f"ranking.what.{bt.cluster}", n=bt.n_clusters)
+    key = "ranking.boot" if bt.ci_method == "bootstrap" else "ranking.sandwich"
+    out = [_end(lang, t(lang, key, level=level_text(bt.level), n_boot=bt.n_boot, what=what))]
+    if bt.prior_items:
+        names = ", ".join(str(sr.items[bt.items.index(x)]) for x in bt.prior_items)
+        out.append(_end(lang, t(lang, "ranking.prior", items=names, sd=f"{bt.prior_sd:g}")))
+    return out
+
+
 def ranking_json(report: RankingReport, lang: Lang) -> dict[str, Any]:
     data: dict[str, Any] = jsonable(report)
     for src_data, src in zip(data["sources"], report.sources, strict=True):
         src_data["sentences"] = ranking_sentences(src, lang)
+        src_data["notes"] = bt_notes(src, lang)
     data["lang"] = lang
     return data
 

@@ -7,6 +7,7 @@ language; ``--json`` prints every number, the seed and the sentences.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -187,12 +188,25 @@ def print_source(sr: SourceRanking, seed: int, lang: Lang) -> None:
                  for i, (w, ti) in enumerate(zip(sr.wins, sr.ties, strict=True))]  # fmt: skip
         for i in sorted(range(len(sr.items)), key=lambda k: -bt.elo[k]):
             table.add_row(str(bt.rank[i]), sr.items[i], f"{bt.elo[i]:.0f}",
-                          f"{bt.low[i]:.0f} … {bt.high[i]:.0f}", f"{bt.se_elo[i]:.0f}",
+                          _elo_interval(bt.low[i], bt.high[i]), V.num(bt.se_elo[i], 0),
                           f"{bt.share[i] * 100:.0f}%", str(votes[i]))  # fmt: skip
         console.print(table)
+        for line in V.bt_notes(sr, lang):
+            console.print(f"[dim]{line}[/]", highlight=False)
     _print_head_to_head(sr, lang, source)
     for sentence in V.ranking_sentences(sr, lang):
         console.print(f"• {sentence}", highlight=False, markup=False, soft_wrap=True)
+
+
+def _elo_interval(low: float, high: float) -> str:
+    """ "1090 … 1180", or a one-sided bound "≥ 1422" / "≤ 806" when the votes give only one."""
+    if math.isinf(high) and math.isinf(low):
+        return "–"
+    if math.isinf(high):
+        return f"≥ {low:.0f}"
+    if math.isinf(low):
+        return f"≤ {high:.0f}"
+    return f"{low:.0f} … {high:.0f}"
 
 
 def _print_head_to_head(sr: SourceRanking, lang: Lang, source: str) -> None:

@@ -98,6 +98,20 @@ EN: dict[str, str] = {
     "ranking.title": "{source} votes: Bradley–Terry ranking ({n} votes, seed {seed})",
     "ranking.none": "no {source} votes",
     "ranking.unfit": "{source} votes cannot be ranked: {reason}",
+    "ranking.boot": (
+        "{level}% intervals and ± SE from {n_boot} bootstrap rounds that resample {what}"
+    ),
+    "ranking.sandwich": (
+        "{level}% intervals and ± SE: sandwich, robust to correlation within {what}"
+    ),
+    "ranking.what.rater": "the {n} raters (a rater's votes share their taste)",
+    "ranking.what.case": "the {n} cases (votes on one case share it)",
+    "ranking.what.vote": "single votes (too few raters or cases to resample)",
+    "ranking.prior": (
+        "{items}: never lost or never won against the others, so the votes bound the rating on "
+        "one side only (shown as ≥ or ≤); the estimate leans on a weak N(0, {sd}²) prior on "
+        "the log-odds scale"
+    ),
     "ranking.settled": "{pair}: settled, {winner} preferred (e = {e}); you can stop voting",
     "ranking.not_settled": "{pair}: not settled yet, about {n} more votes",
     "ranking.no_lean": "{pair}: not settled yet, no lean either way after {n} decisive votes",
@@ -230,6 +244,15 @@ JA: dict[str, str] = {
     "ranking.title": "{source}の票: Bradley–Terry 順位（{n} 票、シード {seed}）",
     "ranking.none": "{source}の票はまだありません",
     "ranking.unfit": "{source}の票では順位を出せません: {reason}",
+    "ranking.boot": "{level}% 区間と ± SE は {what}を再標本化するブートストラップ {n_boot} 回から",
+    "ranking.sandwich": "{level}% 区間と ± SE はサンドイッチ推定（{what}内の相関に頑健）",
+    "ranking.what.rater": "評価者 {n} 人（同じ人の票は好みを共有する）",
+    "ranking.what.case": "ケース {n} 件（同じケースの票はそのケースを共有する）",
+    "ranking.what.vote": "票 1 件ずつ（評価者もケースも少なすぎるため）",
+    "ranking.prior": (
+        "{items}: 他に一度も負けていない（または勝っていない）ため、票から言えるのは片側の"
+        "限界だけ（≥ / ≤ で表示）。推定値は対数オッズ尺度の弱い事前分布 N(0, {sd}²) に頼っている"
+    ),
     "ranking.settled": "{pair}: 決着、{winner} が好まれる（e = {e}）。投票を止めてよい",
     "ranking.not_settled": "{pair}: 未決着、あと約 {n} 票",
     "ranking.no_lean": "{pair}: 未決着、勝敗のついた {n} 票でどちらにも傾いていない",

@@ -153,6 +153,59 @@ def cases_needed_t(
     return hi
 
 
+def more_cases_needed(
+    delta: float,
+    estimate: float,
+    variance: float,
+    n_cases: int,
+    *,
+    alpha: float = 0.05,
+    power: float = 0.8,
+    differ_share: float = 1.0,
+    max_cases: int = 100_000_000,
+) -> int:
+    """Cases to add to the ``n_cases`` already run so that the t test on all of them finds a
+    true difference of ``delta`` with probability ``power`` (conditional power).
+
+    The cases already run stay in the test, so their observed mean difference ``estimate``
+    counts: with N more cases whose mean difference is ~N(±delta, variance/N), in the
+    direction ``estimate`` leans, the test on n + N cases rejects when
+    (n·estimate + N·D̄_new)/(n + N) exceeds t_{α/2, df}·√(variance/(n + N)). Returns the
+    smallest N ≥ 1 that reaches ``power``. Planning a fresh study instead (cases_needed_t)
+    overstates what adding cases achieves after an unclear first look, because that first
+    look is part of the final answer.
+    """
+    _z_sum(alpha, power)
+    if delta == 0 or variance <= 0 or n_cases < 2:
+        raise StatsInputError("delta must be non-zero, variance > 0 and n_cases ≥ 2")
+    sd = math.sqrt(variance)
+    lean = abs(estimate)
+    d = abs(delta)
+
+    def achieved(more: int) -> float:
+        total = n_cases + more
+        df = max(differ_share * total - 1.0, 1.0)
+        crit = float(special.stdtrit(df, 1 - alpha / 2))
+        z = (more * d + n_cases * lean - crit * sd * math.sqrt(total)) / (sd * math.sqrt(more))
+        return float(special.ndtr(z))
+
+    lo, hi = 1, 1
+    while achieved(hi) < power:
+        lo, hi = hi + 1, hi * 2
+        if hi > max_cases:
+            raise StatsInputError(
+                f"delta: {delta} is too small next to a per-case variance of {variance:.3g}; "
+                f"more than {max_cases} cases would be needed"
+            )
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if achieved(mid) >= power:
+            hi = mid
+        else:
+            lo = mid + 1
+    return hi
+
+
 def variance_allowed(
     delta: float,
     n_cases: int,
