@@ -114,7 +114,8 @@ class Workspace:
         """Rater agreement, disputes, group preferences, judge vs humans and PPI++.
 
         ``judge_metric`` names a score metric (e.g. a judge rubric) to combine with the human
-        ratings by PPI++. Options: ``n_boot``, ``seed``, ``min_overlap``, ``top``.
+        ratings by PPI++. Options: ``n_boot``, ``seed``, ``min_overlap``, ``top``,
+        ``ppi_min_labels`` (30: fewer human labels and PPI++ is listed as not estimated).
         """
         from hyouka.analysis import campaign_agreement
         from hyouka.analysis.data import judgments_for, metric_by_sample, sample_keys

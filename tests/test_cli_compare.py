@@ -93,7 +93,7 @@ def test_ranking_and_agreement_commands(store: HumanStore) -> None:  # noqa: F81
     assert code == 0
     assert "キャンペーン ab: 一致度（一対比較の勝者、名義尺度、12 アイテム、評価者 5 人）" in out
     assert "operators は B を好む、researchers は A を好む" in out
-    code, out, _ = _run(["agreement", "ab", "--json", "--boot", "100"], root)
+    code, out, _ = _run(["agreement", "ab", "--json", "--boot", "100", "--min-labels", "10"], root)
     data = json.loads(out)
     assert [s["kind"] for s in data["sections"]] == ["pairwise", "rating"]
     assert data["sections"][0]["alpha"]["n_boot"] == 100

@@ -19,7 +19,7 @@ from hyouka.analysis.compare import (
     SkippedMetric,
 )
 from hyouka.analysis.humans import AgreementReport, GroupSplit
-from hyouka.analysis.judges import JudgeReport, PPIResult
+from hyouka.analysis.judges import JudgeReport, PPIResult, PPISkipped
 from hyouka.analysis.ranking import PairSequential, RankingReport, SourceRanking
 from hyouka.i18n.cli import Lang, t
 
@@ -293,12 +293,23 @@ def ppi_sentence(p: PPIResult, lang: Lang) -> str:
     return _end(lang, f"[{p.judge}] {text}")
 
 
+def ppi_skipped_sentence(p: PPISkipped, lang: Lang) -> str:
+    what_key = {"win_rate": "agreement.ppi.win_rate", "rating_mean": "agreement.ppi.mean",
+                "rating_difference": "agreement.ppi.diff"}[p.kind]  # fmt: skip
+    what = t(lang, what_key, a=p.a, b=p.b, variant=p.a)
+    key = "agreement.ppi_few" if p.n_labeled < p.min_labels else "agreement.ppi_failed"
+    text = t(lang, key, what=what, n=p.n_labeled, min=p.min_labels, big_n=p.n_unlabeled,
+             reason=p.reason)  # fmt: skip
+    return _end(lang, f"[{p.judge}] {text}")
+
+
 def agreement_json(report: AgreementReport, lang: Lang) -> dict[str, Any]:
     data: dict[str, Any] = jsonable(report)
     data["sentences"] = {
         "groups": [group_sentence(g, lang) for g in report.groups],
         "judges": [judge_sentence(j, lang) for j in report.judges],
         "ppi": [ppi_sentence(p, lang) for p in report.ppi],
+        "ppi_skipped": [ppi_skipped_sentence(p, lang) for p in report.ppi_skipped],
     }
     data["lang"] = lang
     return data

@@ -143,6 +143,11 @@ EN: dict[str, str] = {
         "PPI++ {what}: {est} ({level}% CI {low} to {high}) from {n} human and {big_n} "
         "judge-only items; humans alone: {classic} ± {classic_se}; worth {eff} human labels"
     ),
+    "agreement.ppi_few": (
+        "PPI++ {what} not estimated: {n} human-labelled items, at least {min} are needed for an "
+        "interval that covers (fewer under-cover; --min-labels lowers the floor)"
+    ),
+    "agreement.ppi_failed": "PPI++ {what} not estimated: {reason}",
     "agreement.ppi.win_rate": "human win rate of {b} over {a}",
     "agreement.ppi.mean": "human rating of {variant}",
     "agreement.ppi.diff": "human rating {b} − {a}",
@@ -285,6 +290,11 @@ JA: dict[str, str] = {
         "PPI++ による{what}: {est} ({level}%CI {low}〜{high})、人手 {n} 件とジャッジのみ "
         "{big_n} 件から推定。人手のみでは {classic} ± {classic_se}。人手ラベル {eff} 件分の精度"
     ),
+    "agreement.ppi_few": (
+        "PPI++ の{what}は推定していません: 人のラベルが {n} 件で、正しく覆う区間には {min} 件以上"
+        "必要（少ないと区間が狭すぎる。--min-labels で下限を変更可）"
+    ),
+    "agreement.ppi_failed": "PPI++ の{what}は推定していません: {reason}",
     "agreement.ppi.win_rate": "{b} の {a} に対する人の勝率",
     "agreement.ppi.mean": "{variant} の人の評点",
     "agreement.ppi.diff": "人の評点の差 {b} − {a}",
