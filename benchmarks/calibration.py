@@ -356,11 +356,11 @@ def main() -> int:
     args = parser.parse_args()
     scale = 0.1 if args.quick else 1.0
     sections: dict[str, tuple[Callable[[int, ProcessPoolExecutor], None], int]] = {
-        "compare": (compare_tables, 1000),
+        "compare": (compare_tables, 2000),
         "holm": (holm_table, 1000),
-        "power": (power_table, 400),
-        "bt": (bt_table, 300),
-        "ppi": (ppi_table, 2000),
+        "power": (power_table, 1000),
+        "bt": (bt_table, 1000),
+        "ppi": (ppi_table, 8000),
     }
     started = time.perf_counter()
     print("# hyouka calibration (seeded; ± is one Monte Carlo SE)")

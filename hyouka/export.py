@@ -69,11 +69,13 @@ def iter_rows(
         query = query.where(variants.c.name.in_(list(only)))
     with store.engine.connect() as conn:
         sample_rows = conn.execute(query).fetchall()
-        score_map: dict[int, dict[str, Any]] = {}
+        # Newest row per (sample, metric, repeat): rescoring adds rows, the last one counts.
+        found: dict[int, dict[str, dict[int, dict[str, Any]]]] = {}
         for s in conn.execute(
             select(
                 scores.c.sample_id,
                 scores.c.metric,
+                scores.c.repeat,
                 scores.c.value,
                 scores.c.passed,
                 scores.c.status,
@@ -82,11 +84,15 @@ def iter_rows(
             .where(samples.c.run_id == run.id)
             .order_by(scores.c.id)
         ):
-            score_map.setdefault(int(s.sample_id), {})[s.metric] = {
+            found.setdefault(int(s.sample_id), {}).setdefault(s.metric, {})[int(s.repeat)] = {
                 "value": s.value,
                 "passed": s.passed,
                 "status": s.status,
             }
+        score_map = {
+            sample: {metric: _score_cell(reps) for metric, reps in by_metric.items()}
+            for sample, by_metric in found.items()
+        }
     for r in sample_rows:
         content = r.content or {}
         yield {
@@ -109,6 +115,30 @@ def iter_rows(
             "contexts": r.contexts,
             "scores": score_map.get(int(r.id), {}),
         }
+
+
+def _score_cell(repeats: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    """One metric of one sample. A check asked once: its value, passed and status. A judge
+    asked several times (``repeat``): ``value`` is the mean over the ok repeats of the value
+    (or pass = 1 / fail = 0), as ``hyouka compare`` uses it; ``passed`` is true or false when
+    every ok repeat agrees, else null; ``status`` is ok when any repeat is; and ``repeats``
+    lists every repeat in order."""
+    if len(repeats) == 1:
+        return dict(next(iter(repeats.values())))
+    ordered = [{"repeat": r, **repeats[r]} for r in sorted(repeats)]
+    ok = [r for r in ordered if r["status"] == "ok"]
+    numbers = [
+        float(r["value"]) if r["value"] is not None else float(r["passed"])
+        for r in ok
+        if r["value"] is not None or r["passed"] is not None
+    ]
+    verdicts = {r["passed"] for r in ok}
+    return {
+        "value": sum(numbers) / len(numbers) if numbers else None,
+        "passed": verdicts.pop() if len(verdicts) == 1 else None,
+        "status": "ok" if ok else ordered[-1]["status"],
+        "repeats": ordered,
+    }
 
 
 def _flat(value: Any) -> Any:

@@ -215,6 +215,19 @@ def test_a_metric_on_one_case_is_listed_with_what_each_side_scored(tmp_path: Pat
     assert any(n.startswith("`contains` は比較していません") for n in ja)
 
 
+def test_per_case_rules_each_get_their_own_row(tmp_path: Path) -> None:
+    ws = small_project(tmp_path, n=8)
+    pair = ws.compare("A", "B").first
+    rows = {r.rule: r for r in pair.rules}
+    assert set(rows) == {"^(A|B):", "^B:"}
+    # Odd cases use ^(A|B): (both pass), even ones ^B: (only B passes).
+    assert (rows["^B:"].n_cases, rows["^B:"].mean_a, rows["^B:"].mean_b) == (4, 0.0, 1.0)
+    assert rows["^B:"].cases == ("s0", "s2", "s4", "s6")
+    assert (rows["^(A|B):"].mean_a, rows["^(A|B):"].mean_b) == (1.0, 1.0)
+    # The merged metric is still compared as one pass rate over the cases' own rules.
+    assert pair.metric("regex").difference.estimate == pytest.approx(0.5)
+
+
 # ----------------------------------------------------------------------------- defect 11
 
 

@@ -29,11 +29,13 @@ import numpy as np
 from hyouka.analysis.data import (
     Arm,
     MetricInfo,
+    RuleScores,
     ScoreData,
     VariantInfo,
     family_of,
     load_scores,
     resolve_arm,
+    rule_scores,
     variants_in_run,
 )
 from hyouka.errors import HyoukaError
@@ -214,6 +216,19 @@ class SkippedMetric:
 
 
 @dataclass(frozen=True)
+class RuleRow:
+    """One rule of a check with several (per-case checks), described, not tested: such a rule
+    usually applies to one or a few cases. Means are over the cases both arms have."""
+
+    metric: str
+    rule: str
+    n_cases: int
+    mean_a: float
+    mean_b: float
+    cases: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class PairComparison:
     """B vs A over every metric they share."""
 
@@ -225,6 +240,7 @@ class PairComparison:
     dropped_cases: int
     metrics: tuple[MetricComparison, ...]
     skipped: tuple[SkippedMetric, ...] = ()
+    rules: tuple[RuleRow, ...] = ()
 
     def metric(self, label: str) -> MetricComparison:
         for m in self.metrics:
@@ -596,6 +612,32 @@ def apply_holm(pairs: list[PairComparison], s: Settings) -> list[PairComparison]
     return out
 
 
+def rule_rows(
+    rules: Sequence[RuleScores], a: Arm, b: Arm, wanted: set[tuple[str, str]]
+) -> tuple[RuleRow, ...]:
+    """Each rule of a check with several rules, with both arms' means on its shared cases
+    (a family arm's members are pooled)."""
+    out = []
+    for r in rules:
+        if (r.check, r.metric) not in wanted:
+            continue
+        per_arm = []
+        for arm in (a, b):
+            cells: dict[str, list[float]] = {}
+            for (vid, cid), v in r.values.items():
+                if vid in arm.ids:
+                    cells.setdefault(cid, []).append(v)
+            per_arm.append({c: float(np.mean(v)) for c, v in cells.items()})
+        shared = sorted(set(per_arm[0]) & set(per_arm[1]))
+        if not shared:
+            continue
+        mean_a = float(np.mean([per_arm[0][c] for c in shared]))
+        mean_b = float(np.mean([per_arm[1][c] for c in shared]))
+        label = r.metric if r.metric == r.check else f"{r.check}/{r.metric}"
+        out.append(RuleRow(label, r.rule, len(shared), mean_a, mean_b, tuple(shared)))
+    return tuple(out)
+
+
 def _pick_metrics(data: ScoreData, arms: Sequence[Arm], wanted: Sequence[str]) -> list[int]:
     if wanted:
         return [data.metric_index(w) for w in wanted]
@@ -643,6 +685,10 @@ def compare_variants(
     cache = _ArmCache(s)
     pairs = [compare_pair(data, base, arm, available, chosen, s, cache) for arm in arms]
     pairs = apply_holm(pairs, s)
+    rules = rule_scores(store, run.id, sorted(involved))
+    wanted = {(data.metrics[m].check, data.metrics[m].metric) for m in chosen}
+    pairs = [replace(p, rules=rule_rows(rules, base, arm, wanted))
+             for p, arm in zip(pairs, arms, strict=True)]  # fmt: skip
     n_tests = sum(len(p.metrics) for p in pairs)
     return CompareResult(
         run.uid, s.seed, level, s.alpha, delta, power, "holm", n_tests, tuple(pairs)

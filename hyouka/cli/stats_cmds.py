@@ -102,6 +102,16 @@ def print_pair(pair: PairComparison, result: CompareResult, lang: Lang) -> None:
         diffs.add_row(*_diff_row(m))
     console.print(arms)
     console.print(diffs)
+    if pair.rules:
+        rules = Table(t(lang, "col.metric"), t(lang, "col.rule"), t(lang, "col.cases"),
+                      f"A: {pair.a}", f"B: {pair.b}", title=t(lang, "compare.rules"),
+                      box=box.SIMPLE_HEAD)  # fmt: skip
+        for r in pair.rules:
+            shown = ", ".join(r.cases[:3]) + (
+                f" … (+{len(r.cases) - 3})" if len(r.cases) > 3 else ""
+            )
+            rules.add_row(r.metric, r.rule, shown, V.num(r.mean_a), V.num(r.mean_b))
+        console.print(rules)
     for sentence in V.pair_sentences(pair, lang, result.alpha):
         console.print(f"• {sentence}", highlight=False, markup=False, soft_wrap=True)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 from scipy import optimize, special
 from scipy import stats as sps
 
@@ -170,24 +171,30 @@ def more_cases_needed(
     The cases already run stay in the test, so their observed mean difference ``estimate``
     counts: with N more cases whose mean difference is ~N(±delta, variance/N), in the
     direction ``estimate`` leans, the test on n + N cases rejects when
-    (n·estimate + N·D̄_new)/(n + N) exceeds t_{α/2, df}·√(variance/(n + N)). Returns the
-    smallest N ≥ 1 that reaches ``power``. Planning a fresh study instead (cases_needed_t)
+    (n·estimate + N·D̄_new)/(n + N) exceeds t_{α/2, df}·√(variance/(n + N)). The power is
+    averaged over the uncertainty of the SD estimated from the n cases. Returns the smallest
+    N ≥ 1 that reaches ``power``. Planning a fresh study instead (cases_needed_t)
     overstates what adding cases achieves after an unclear first look, because that first
     look is part of the final answer.
     """
     _z_sum(alpha, power)
     if delta == 0 or variance <= 0 or n_cases < 2:
         raise StatsInputError("delta must be non-zero, variance > 0 and n_cases ≥ 2")
-    sd = math.sqrt(variance)
     lean = abs(estimate)
     d = abs(delta)
+    # The per-case SD is itself estimated from n cases: average the power over its sampling
+    # distribution (σ = s·√((n−1)/χ²_{n−1}) at ten quantiles), so an unlucky small s does not
+    # promise power the cases cannot deliver.
+    dof = max(differ_share * n_cases - 1.0, 1.0)
+    q = np.arange(0.05, 1.0, 0.1)
+    sds = math.sqrt(variance) * np.sqrt(dof / special.chdtri(dof, q))
 
     def achieved(more: int) -> float:
         total = n_cases + more
         df = max(differ_share * total - 1.0, 1.0)
         crit = float(special.stdtrit(df, 1 - alpha / 2))
-        z = (more * d + n_cases * lean - crit * sd * math.sqrt(total)) / (sd * math.sqrt(more))
-        return float(special.ndtr(z))
+        z = (more * d + n_cases * lean - crit * sds * math.sqrt(total)) / (sds * math.sqrt(more))
+        return float(np.mean(special.ndtr(z)))
 
     lo, hi = 1, 1
     while achieved(hi) < power:

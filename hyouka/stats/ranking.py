@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy import optimize, sparse
+from scipy import optimize, sparse, special
 from scipy.sparse import csgraph
 from scipy.special import expit, log_expit
 
@@ -89,9 +89,10 @@ class BTResult:
 
     ``beta``: natural-log strengths summing to zero; ``elo`` = 400/ln10·β + 1000;
     ``share``: exp(β)/Σexp(β). ``low``/``high`` are bootstrap percentiles on the Elo scale
-    when ``n_boot`` > 0 (resampling ``cluster`` units: raters, cases, or single votes), else
-    sandwich intervals; ``se_elo`` comes from the same procedure (the bootstrap SD, or the
-    sandwich SE), and ``sandwich_se_elo`` is the (cluster-robust) sandwich SE either way.
+    when ``n_boot`` > 0 (resampling ``cluster`` units: raters, cases, or single votes),
+    stretched about the estimate by √(C/(C−1))·t_{C−1}/z for C clusters; else sandwich
+    intervals. ``se_elo`` comes from the same procedure (the bootstrap SD times the same
+    factor, or the sandwich SE); ``sandwich_se_elo`` is the cluster-robust sandwich SE.
     ``prior_items`` are the variants whose estimate leans on the weak N(0, ``prior_sd``²)
     prior because the data alone have no finite MLE (a variant that never lost or never
     won); empty when the plain MLE exists. Their interval is one-sided (``high`` = +∞ for one
@@ -433,6 +434,18 @@ def fastchat_rank(low: npt.ArrayLike, high: npt.ArrayLike) -> IntArray:
     return rank
 
 
+def _n_clusters(votes: VoteCounts) -> int:
+    return votes.n_clusters if votes.cluster is not None else votes.n_votes
+
+
+def _few_cluster_stretch(n_clusters: int, level: float) -> float:
+    if n_clusters < 2:
+        return 1.0
+    tail = 0.5 + level / 2
+    t = float(special.stdtrit(n_clusters - 1, tail))
+    return math.sqrt(n_clusters / (n_clusters - 1)) * t / float(special.ndtri(tail))
+
+
 def bradley_terry(
     votes: VoteCounts,
     *,
@@ -440,8 +453,9 @@ def bradley_terry(
     n_boot: int = 1000,
     seed: int = 0,
 ) -> BTResult:
-    """Fit BT, with (if ``n_boot`` > 0) bootstrap percentile intervals and bootstrap SEs
-    resampling the votes' clusters, or else cluster-robust sandwich intervals and SEs."""
+    """Fit BT, with (if ``n_boot`` > 0) bootstrap intervals and SEs resampling the votes'
+    clusters (percentile, stretched for few clusters), or else cluster-robust sandwich
+    intervals and SEs."""
     check_level(level)
     m = len(votes.items)
     i, j, wins, total = _pair_stats(votes, votes.count)
@@ -455,8 +469,15 @@ def bradley_terry(
     if n_boot > 0:
         boot = ELO_SCALE * bootstrap_bradley_terry(votes, beta, n_boot=n_boot, seed=seed) + ELO_BASE
         bounds = np.array([percentile_interval(boot[:, k], level) for k in range(beta.size)])
-        low, high, method = bounds[:, 0], bounds[:, 1], "bootstrap"
-        se = boot.std(axis=0, ddof=1)
+        # Few clusters: a bootstrap over C raters underestimates the spread by (C − 1)/C and
+        # the normal quantile is too small, so the percentile interval is stretched about the
+        # estimate by √(C/(C − 1))·t_{C−1}/z (Cameron, Gelbach & Miller 2008 use t_{C−1} for
+        # few clusters). With thousands of raters or votes the factor is 1.
+        stretch = _few_cluster_stretch(_n_clusters(votes), level)
+        low = np.minimum(elo - stretch * (elo - bounds[:, 0]), elo)
+        high = np.maximum(elo + stretch * (bounds[:, 1] - elo), elo)
+        se = stretch * boot.std(axis=0, ddof=1)
+        method = "bootstrap"
     else:
         z = z_value(level)
         low, high, method, se = elo - z * sandwich, elo + z * sandwich, "sandwich", sandwich
@@ -483,7 +504,7 @@ def bradley_terry(
         ci_method=method,
         sandwich_se_elo=sandwich,
         cluster=votes.cluster_kind if votes.cluster is not None else "vote",
-        n_clusters=votes.n_clusters if votes.cluster is not None else votes.n_votes,
+        n_clusters=_n_clusters(votes),
         prior_sd=PRIOR_SD,
         prior_items=tuple(votes.items[k] for k in sorted({*top.tolist(), *bottom.tolist()})),
     )
