@@ -153,15 +153,17 @@ def test_small_example_matches_hand_computation(tmp_path: Path) -> None:
     # Planning: the fewest N more cases for which the t test on all 8 + N cases finds a true
     # difference of 0.05 with 80% (conditional power: the 8 cases and their +0.375 stay in),
     # with Var(d) = (5 − 8·0.375²)/7 and df = 5/8·(8 + N) − 1, scanned here directly.
-    sd = math.sqrt((5 - 8 * 0.375**2) / 7)
+    # The SD is averaged over its uncertainty: σ = s·√(4/χ²₄) at the 5%, 15%, …, 95% points.
+    s_hat = math.sqrt((5 - 8 * 0.375**2) / 7)
+    sds = s_hat * np.sqrt(4 / sps.chi2.ppf(1 - np.arange(0.05, 1.0, 0.1), 4))
 
     def power(more: int) -> float:
         total = 8 + more
         crit = sps.t.ppf(0.975, max(5 / 8 * total - 1, 1))
-        z = (more * 0.05 + 8 * 0.375 - crit * sd * math.sqrt(total)) / (sd * math.sqrt(more))
-        return float(sps.norm.cdf(z))
+        z = (more * 0.05 + 8 * 0.375 - crit * sds * math.sqrt(total)) / (sds * math.sqrt(more))
+        return float(np.mean(sps.norm.cdf(z)))
 
-    more = next(k for k in range(1, 5000) if power(k) >= 0.8)
+    more = next(k for k in range(1, 10_000) if power(k) >= 0.8)
     need = 8 + more
     assert V.metric_sentence(m, "A", "B", "en") == (
         f"Not distinguishable from noise on `regex`: +0.38 (95% CI {V.signed(d.low)} to "

@@ -679,11 +679,21 @@ def compare_variants(
     chosen = _pick_metrics(data, [base, *arms], metrics)
     if not chosen:
         raise HyoukaError(
-            f"{base.label} and {', '.join(a.label for a in arms)} have no check metric in run "
+            f"{base.label} and {', '.join(a.label for a in arms)} share no check metric in run "
             f"{run.uid}; add checks to hyouka.yaml and run `hyouka run` again"
         )
     cache = _ArmCache(s)
     pairs = [compare_pair(data, base, arm, available, chosen, s, cache) for arm in arms]
+    if not any(p.metrics for p in pairs):
+        why = "; ".join(
+            f"`{sk.metric}` vs {p.b}: {sk.reason} ({sk.n_shared} shared)"
+            for p in pairs for sk in p.skipped
+        )  # fmt: skip
+        raise HyoukaError(
+            f"no metric has scores on at least {MIN_CASES} shared cases for {base.label} and "
+            f"{', '.join(a.label for a in arms)} in run {run.uid} ({why}); check "
+            f"`hyouka show {run.uid}` for errors"
+        )
     pairs = apply_holm(pairs, s)
     rules = rule_scores(store, run.id, sorted(involved))
     wanted = {(data.metrics[m].check, data.metrics[m].metric) for m in chosen}
