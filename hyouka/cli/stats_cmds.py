@@ -285,12 +285,15 @@ def ranking_cmd(
 # ----------------------------------------------------------------------------- agreement
 
 
-def _estimate(e: Any) -> str:
+def _estimate(e: Any, lang: Lang = "en") -> str:
     from hyouka.analysis import verdict as V
 
     if e is None:
         return "–"
-    return f"{V.num(e.estimate)} [{_interval(e.low, e.high, 2)}] (n={e.n_items})"
+    cell = f"{V.num(e.estimate)} [{_interval(e.low, e.high, 2)}] (n={e.n_items})"
+    if e.n_failed:
+        cell += " " + t(lang, "agreement.failed", n=e.n_failed, boot=e.n_boot)
+    return cell
 
 
 def print_section(sec: AgreementSection, campaign: str, lang: Lang) -> None:
@@ -301,9 +304,9 @@ def print_section(sec: AgreementSection, campaign: str, lang: Lang) -> None:
     table = Table(t(lang, "col.coef"), t(lang, "col.estimate"))
     alpha_name = "Krippendorff α (" + ("ordinal" if sec.kind == "rating" else "nominal") + ")"
     for name, est in ((alpha_name, sec.alpha), ("Fleiss κ", sec.fleiss), ("Gwet AC1", sec.ac1)):
-        table.add_row(name, _estimate(est))
+        table.add_row(name, _estimate(est, lang))
     for pk in sec.cohen:
-        table.add_row(f"Cohen κ {pk.rater1} × {pk.rater2}", _estimate(pk.kappa))
+        table.add_row(f"Cohen κ {pk.rater1} × {pk.rater2}", _estimate(pk.kappa, lang))
     console.print(table)
     if sec.disputed:
         dis = Table(t(lang, "col.case"), t(lang, "col.pair"), "D", t(lang, "col.said"),

@@ -22,6 +22,7 @@ from hyouka.stats._common import (
     as_float_array,
     bootstrap_counts,
     check_level,
+    failed_draws,
     percentile_interval,
     require_finite,
     require_min_size,
@@ -88,6 +89,7 @@ class JudgeAgreement:
     level: float
     n_boot: int
     seed: int
+    kappa_failed: int = 0  # resamples with no κ; above 5% of n_boot the κ interval is NaN
 
 
 def human_majority(ratings: npt.ArrayLike) -> FloatArray:
@@ -128,7 +130,7 @@ def judge_vs_humans(
     table, cats = contingency_table(hk, jk)
     n = int(keep.sum())
     agree = int(np.trace(table))
-    low, high = _kappa_bootstrap(hk, jk, cats, level, n_boot, seed)
+    low, high, failed = _kappa_bootstrap(hk, jk, cats, level, n_boot, seed)
     recall = tuple(
         wilson_interval(float(table[i, i]), int(table[i].sum()), level=level)
         for i in range(cats.size)
@@ -148,15 +150,17 @@ def judge_vs_humans(
         level=level,
         n_boot=n_boot,
         seed=seed,
+        kappa_failed=failed,
     )
 
 
 def _kappa_bootstrap(
     human: FloatArray, judge: FloatArray, cats: FloatArray, level: float, n_boot: int, seed: int
-) -> tuple[float, float]:
-    """Percentile interval for κ resampling items: each replicate is a reweighted table."""
+) -> tuple[float, float, int]:
+    """Percentile interval for κ resampling items (each replicate is a reweighted table), and
+    how many replicates had no κ."""
     if n_boot <= 0:
-        return (float("nan"), float("nan"))
+        return (float("nan"), float("nan"), 0)
     q = cats.size
     cell = np.searchsorted(cats, human) * q + np.searchsorted(cats, judge)
     one_hot = np.zeros((human.size, q * q))
@@ -165,7 +169,8 @@ def _kappa_bootstrap(
         -1, q, q
     )
     draws = np.array([cohen_kappa_table(t) for t in tables])
-    return percentile_interval(draws, level)
+    low, high = percentile_interval(draws, level)
+    return low, high, failed_draws(draws)
 
 
 def effective_n(n: float, n_unlabeled: float, rho: float) -> float:
