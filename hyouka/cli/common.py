@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import click
 from rich.console import Console, JustifyMethod
 from rich.markup import escape
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
@@ -34,10 +35,17 @@ def print_item(text: str, bullet: str = "•", indent: int = 2) -> None:
     """Plain ``text`` (no markup) as a list item wrapped to the console's width with a hanging
     indent, so that sentences stay readable at 80 columns (wide Japanese characters too)."""
     grid = Table.grid(padding=(0, 1))
-    grid.add_column(width=indent + len(bullet) - 1, justify="right", no_wrap=True)
+    grid.add_column(width=indent + len(bullet), justify="right", no_wrap=True)
     grid.add_column(overflow="fold")
     grid.add_row(bullet, Text(text))
-    console.print(grid)
+    console.print(grid, soft_wrap=False)
+
+
+def print_indented(text: str, indent: int = 4, style: str = "") -> None:
+    """Plain ``text`` (no markup) wrapped to the console's width, every line indented."""
+    console.print(
+        Padding(Text(text, style=style), (0, 0, 0, indent), expand=False), soft_wrap=False
+    )
 
 
 def one_line(text: str, indent: int = 4) -> str:

@@ -76,31 +76,50 @@ def demo_cmd(folder: Path, quick: bool, no_ja: bool, lang: str | None) -> None:
     first = esc(parts[0].root)
     console.rule("[bold]let people judge (hyouka serve)")
     console.print(
-        f"A blind pairwise campaign '{esc(loop.campaign)}' is ready. Start the server:\n"
-        f"  [bold]{esc(loop.serve_command)}[/]\n"
-        f"then open a sign-in link (each person has their own):\n"
-        f"  admin (dashboard):   {loop.admin_link}",
+        f"A blind pairwise campaign '{esc(loop.campaign)}' is ready. Start the server:",
         highlight=False,
+        soft_wrap=False,
     )
+    console.print(f"  [bold]{esc(loop.serve_command)}[/]", highlight=False)
+    console.print("then open a sign-in link (each person has their own):", highlight=False)
+    console.print(f"  admin (dashboard):   {loop.admin_link}", highlight=False)
     for name, link in loop.annotator_links.items():
         console.print(f"  {name + ':':<20} {link}", highlight=False)
     console.rule("[bold]the report")
-    console.print(f"  {loop.report} (one self-contained HTML file; `hyouka report` rewrites it)")
+    console.print(f"  {esc(loop.report)}", highlight=False)
+    console.print("  one self-contained HTML file; `hyouka report` rewrites it", highlight=False)
     console.rule("[bold]next")
+    console.print(f"The demo took {total:.0f} s. Look closer and go further:", highlight=False)
+    print_commands(
+        [
+            (f"hyouka show -p {first}", "per-variant results and failures"),
+            (f"hyouka runs -p {first}", f"every run, kept in {first}/.hyouka"),
+            (f"hyouka variants --history polite -p {first}", "edit a prompt: old versions stay"),
+            (f"hyouka export -p {first} -o samples.csv", "every output with its scores"),
+            (f"hyouka run -p {first}", "rerun: served from the cache"),
+            (f"hyouka compare polite concise -p {first}", "the verdict with its uncertainty"),
+            (f"hyouka ranking -p {first}", "after people voted: who wins"),
+            (f"hyouka feedback list -p {first}", "complaints → proposed checks"),
+            (f"hyouka judgments export -p {first} -o votes.csv", "the votes, for Excel"),
+        ]
+    )
     console.print(
-        f"The demo took {total:.0f} s. Look closer and go further:\n"
-        f"  hyouka show -p {first}                         per-variant results and failures\n"
-        f"  hyouka runs -p {first}                         every run, kept in {first}/.hyouka\n"
-        f"  hyouka variants --history polite -p {first}    edit a prompt: old versions stay\n"
-        f"  hyouka export -p {first} -o samples.csv        every output with its scores\n"
-        f"  hyouka run -p {first}                          rerun: served from the cache\n"
-        f"  hyouka compare polite concise -p {first}        the verdict with its uncertainty\n"
-        f"  hyouka ranking -p {first}                      after people voted: who wins\n"
-        f"  hyouka feedback list -p {first}                complaints → proposed checks\n"
-        f"  hyouka judgments export -p {first} -o votes.csv  the votes, for Excel\n"
         f"Switch to a real model: edit providers in {first}/hyouka.yaml (see README).",
         highlight=False,
+        soft_wrap=False,
     )
+
+
+def print_commands(rows: list[tuple[str, str]]) -> None:
+    """Commands with what they do: side by side when that fits the console, else each
+    description above its command (commands are never wrapped: they are copied)."""
+    width = max(len(cmd) for cmd, _ in rows)
+    side_by_side = 2 + width + 2 + max(len(desc) for _, desc in rows) <= console.width
+    for cmd, desc in rows:
+        if side_by_side:
+            console.print(f"  {cmd:<{width}}  {desc}", highlight=False)
+        else:
+            console.print(f"  [dim]{desc}[/]\n    {cmd}", highlight=False)
 
 
 COMMANDS = [demo_cmd]

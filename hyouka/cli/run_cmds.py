@@ -35,6 +35,7 @@ from hyouka.cli.common import (
     lang_option,
     one_line,
     open_workspace,
+    print_indented,
     print_json,
     project_option,
     table_width,
@@ -317,9 +318,9 @@ def print_error_causes(causes: list[ErrorCause], total: int, run: str, lang: Lan
         ex = c.example
         head = t(lang, "errors.cause", count=c.count, status=c.status, variants=where)
         eg = t(lang, "errors.example", case=ex["case"], sample=ex["sample"], variant=ex["variant"])
-        console.print(
-            f"  [red]{esc(head)}[/]\n    {esc(text)}\n    [dim]{esc(eg)}[/]", highlight=False
-        )
+        print_indented(head, 2, "red")
+        print_indented(text, 4)
+        print_indented(eg, 4, "dim")
     rest = causes[CAUSES_SHOWN:]
     if rest:
         n = sum(c.count for c in rest)
