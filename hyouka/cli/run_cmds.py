@@ -106,8 +106,9 @@ def progress_line(name: str, p: RunProgress, elapsed: float, lang: Lang) -> str:
     left = p.total - p.done
     eta = t(lang, "progress.eta", eta=f"{left / rate:.0f}") if rate > 0 and left > 0 else ""
     pct = 100 * p.done // p.total if p.total else 0
+    shown = f"{rate:.0f}" if rate >= 10 else f"{rate:.2g}"
     return t(lang, "progress.line", name=name, done=p.done, total=p.total, pct=pct,
-             rate=f"{rate:.2g}", errors=p.errors, elapsed=f"{elapsed:.0f}", eta=eta)  # fmt: skip
+             rate=shown, errors=p.errors, elapsed=f"{elapsed:.0f}", eta=eta)  # fmt: skip
 
 
 def execute_run(ws: Workspace, quiet: bool = False, lang: Lang = "en", **options: Any) -> RunResult:
@@ -259,7 +260,7 @@ def run_cmd(
     if result.bad_rows:
         console.print(f"[yellow]{esc(t(language, 'run.bad_rows', n=len(result.bad_rows)))}[/]")
         for line in result.bad_rows[:10]:
-            console.print(f"  {esc(line)}", highlight=False)
+            console.print(f"  {esc(line)}", highlight=False, soft_wrap=False)
     how = t(language, "run.resumed" if result.resumed else "run.new")
     console.print(
         t(
@@ -272,13 +273,15 @@ def run_cmd(
             cached=p.cached,
             skipped=p.skipped,
             errors=p.errors,
-        )
+        ),
+        soft_wrap=False,
     )
     print_limits(result)
     print_summary(summaries, language)
     print_error_causes(causes, total, run.uid, language)
     if all_failed:
-        err_console.print(f"[bold red]{esc(t(language, 'errors.all_failed', run=run.uid))}[/]")
+        message = esc(t(language, "errors.all_failed", run=run.uid))
+        err_console.print(f"[bold red]{message}[/]", soft_wrap=False)
         sys.exit(1)
 
 
@@ -295,7 +298,8 @@ def print_limits(result: RunResult) -> None:
         console.print(
             f"[yellow]{esc(name)}[/]: rate-limited ({r.refused} calls refused with 429, retried "
             f"up to max_retries); calls in flight were halved {r.cuts} times, down to "
-            f"{r.lowest}, {r.final} at the end (of {r.ceiling}).{esc(hint)}"
+            f"{r.lowest}, {r.final} at the end (of {r.ceiling}).{esc(hint)}",
+            soft_wrap=False,
         )
 
 
@@ -480,7 +484,8 @@ def show_cmd(run: str, project_dir: Path, failures: int, lang: str | None, as_js
             status=info.status,
             seed=info.seed,
             samples=info.samples,
-        )
+        ),
+        soft_wrap=False,
     )
     print_summary(summaries, language)
     print_error_causes(causes, sum(s.samples for s in summaries), info.uid, language)
