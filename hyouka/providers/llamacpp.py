@@ -13,19 +13,22 @@ shared by every provider that asks for it. :func:`unload_models` ends the engine
 exit).
 
 Concurrency: the engine has ``n_parallel`` slots (default :data:`DEFAULT_PARALLEL`) whose
-sequences it decodes together in one batch (continuous batching), so repeated samples of a case
-share the CPU's work: on 2 cores, 4 slots gave about 1.6x the tokens per second of one. The
-provider declares ``max_concurrency = n_parallel``, which the runner takes as its in-flight cap
-for the provider, so calls never queue inside the engine and their latency is their own.
+sequences it decodes together in one batch (continuous batching), and each slot keeps its last
+prompt's KV cache so that repeated samples of a case evaluate their shared prompt once
+(``cache_prompt``). On 2 cores, 4 slots gave 1.8-2.0x the tokens per second of the previous
+engine (benchmarks/llamacpp_throughput.py), and the prompt cache halved the demo's support run.
+The provider declares ``max_concurrency = n_parallel``, which the runner takes as its in-flight
+cap for the provider, so calls never queue inside the engine and their latency is their own.
 
-Reproducibility: the request's seed seeds the sampler, and every prompt is evaluated from the
-start (``cache_prompt`` off), so a prompt's logits never depend on what an earlier call left in
-the slot's KV cache: llama.cpp does not promise bit-identical logits when the same tokens are
-split into batches differently (ggml-org/llama.cpp#7745). Same prompt and seed therefore give
-the same text in this process or a fresh one. Sequences decoded side by side in one batch gave
-the same texts as decoded alone in every check made (tests/test_providers_llamacpp.py,
-benchmarks/llamacpp_throughput.py); ``n_parallel: 1`` rules that out entirely. The option
-``cache_prompt: true`` trades this guarantee for speed on long shared prompts.
+Reproducibility: the request's seed seeds the sampler, but llama.cpp's arithmetic depends on how
+tokens are grouped into batches (ggml-org/llama.cpp#7745): a prompt evaluated after a cache hit,
+split differently, or beside another slot's tokens gives logits that differ in the last bits,
+and a sampled token can flip. Measured here: the same 16 seeded requests arriving at staggered
+times on 4 slots gave 0 of 16 texts identical to the same requests run one at a time; a repeat
+after a cache hit, 0 of 12. Each sample is still a fair draw from the model, and hyouka stores
+every sample, so a rerun is answered from the store. ``reproducible: true`` gives bit-exact
+samples instead (one slot, every prompt evaluated from the start: same seed, same text in this
+process or a fresh one, whatever ran before) at single-stream speed.
 """
 
 from __future__ import annotations
@@ -77,6 +80,7 @@ _OPTIONS = (
     "chat_template",
     "chat_format",
     "cache_prompt",
+    "reproducible",
 )
 # request.params key -> chat-completion request field of llama.cpp's server.
 _PARAMS = {
@@ -127,7 +131,8 @@ class ModelSettings:
     n_batch: int = 512
     n_parallel: int = DEFAULT_PARALLEL
     chat_template: str | None = None
-    cache_prompt: bool = False
+    cache_prompt: bool = True
+    reproducible: bool = False
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> ModelSettings:
@@ -142,20 +147,24 @@ class ModelSettings:
         raw_path = options.get("model_path")
         path = Path(raw_path).expanduser() if raw_path else default_model_path()
         template = _optional_str(options, "chat_template") or _optional_str(options, "chat_format")
-        cache_prompt = options.get("cache_prompt", False)
-        if not isinstance(cache_prompt, bool):
+        reproducible = _bool(options, "reproducible", False)
+        cache_prompt = _bool(options, "cache_prompt", not reproducible)
+        n_parallel = _positive_int(options, "n_parallel", 1 if reproducible else DEFAULT_PARALLEL)
+        if reproducible and (cache_prompt or n_parallel > 1):
             raise ConfigError(
-                f"llamacpp option cache_prompt must be true or false, got {cache_prompt!r}",
-                field="cache_prompt",
+                "llamacpp option reproducible: true needs n_parallel: 1 and cache_prompt: false "
+                "(leave both out to get them)",
+                field="reproducible",
             )
         return cls(
             model_path=path,
             n_ctx=_positive_int(options, "n_ctx", 2048),
             n_threads=_positive_int(options, "n_threads", _usable_cpus()),
             n_batch=_positive_int(options, "n_batch", 512),
-            n_parallel=_positive_int(options, "n_parallel", DEFAULT_PARALLEL),
+            n_parallel=n_parallel,
             chat_template=template,
             cache_prompt=cache_prompt,
+            reproducible=reproducible,
         )
 
     def engine(self) -> EngineSettings:
@@ -182,6 +191,13 @@ def _positive_int(options: Mapping[str, Any], key: str, default: int) -> int:
         raise ConfigError(
             f"llamacpp option {key} must be a positive integer, got {value!r}", field=key
         )
+    return value
+
+
+def _bool(options: Mapping[str, Any], key: str, default: bool) -> bool:
+    value = options.get(key, default)
+    if not isinstance(value, bool):
+        raise ConfigError(f"llamacpp option {key} must be true or false, got {value!r}", field=key)
     return value
 
 
@@ -229,8 +245,9 @@ class LlamaCppProvider(BaseProvider):
     Options: ``model_path`` (default: the bundled SmolLM2-135M-Instruct), ``n_ctx`` (2048 tokens
     per sequence), ``n_threads`` (all usable CPUs), ``n_batch`` (512), ``n_parallel`` (4 slots
     decoded together), ``chat_template`` (default: the GGUF's own; ``chat_format`` is accepted
-    as its old name), ``cache_prompt`` (false: see the module docstring). Relative model paths
-    must be resolved by the caller.
+    as its old name), ``cache_prompt`` (true), ``reproducible`` (false; true means one slot and
+    no prompt cache: see the module docstring). Relative model paths must be resolved by the
+    caller.
     """
 
     def __init__(self, name: str = "llamacpp", options: Mapping[str, Any] | None = None) -> None:
