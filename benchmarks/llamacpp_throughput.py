@@ -1,158 +1,203 @@
-"""Throughput of hyouka's in-process llamacpp provider against raw llama-cpp-python.
+"""Local engine throughput: hyouka's llamacpp provider (xllamacpp) against the previous engine.
 
-Both sides run the bundled SmolLM2-135M-Instruct with the same settings (n_ctx, threads,
-batch) in one process, on the same prompts, seeds and sampling params. Raw calls
-``Llama.create_chat_completion`` directly on its own ``Llama``, as a user script would (with
-llama-cpp-python's unrestricted prefix reuse); hyouka goes through ``LlamaCppProvider.generate``
-from an event loop (worker thread, canonical prompt evaluation). Calls are interleaved one by
-one, alternating which side goes first, so that load from other processes falls on both alike.
+The previous engine is llama-cpp-python (built from source; hyouka used it until 2026-12). It
+no longer installs with hyouka, so it runs in its own interpreter, given by
+``--previous-python`` (a virtualenv with ``pip install 'llama-cpp-python>=0.3.36,<0.4'``),
+as a child process that loads the model once and answers workloads sent to it; both sides run
+on this machine in one run, round by round, alternating which goes first so that load from
+other processes falls on both alike. Without ``--previous-python`` only hyouka's side runs.
 
-Two workloads: ``distinct`` (8 different prompts, one sample each: the worst case for hyouka,
-which re-evaluates the chat template's shared prefix that raw reuses) and ``repeated`` (4
-prompts × 3 samples back to back with different seeds: how hyouka runs repeated samples).
-Throughput is generated tokens divided by the wall time seen by the caller; per call the best
-of the rounds (least disturbed by other load) and, for reference, the mean. Target: hyouka
-≥ 0.9 × raw.
+Both sides run the bundled SmolLM2-135M-Instruct with the same threads and n_ctx, on the same
+16 requests (4 prompts x 4 seeds), the same sampling params and max_tokens. Two ways of
+calling:
 
-    python benchmarks/llamacpp_throughput.py [--rounds 3] [--max-tokens 64]
+- ``single``: one request at a time (a single stream).
+- ``4 at once``: 4 requests in flight. hyouka's provider decodes them together on 4 slots
+  (continuous batching). The previous provider ran one call at a time on the model's one
+  thread (``max_concurrency = 1``), so its figure is its single-stream figure: the script
+  says so rather than measuring a schedule hyouka never used.
+
+Throughput is generated tokens divided by wall time; per side the best round (least disturbed
+by other load) and the mean. Also printed: whether hyouka's 4-slot texts equal its
+single-stream texts for the same seeds. Target: hyouka at 4 at once >= 1.5 x the previous
+engine.
+
+    python benchmarks/llamacpp_throughput.py [--previous-python PATH] [--rounds 3]
+        [--max-tokens 64]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import statistics
+import subprocess
+import sys
+import textwrap
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
-from hyouka.providers.base import GenerateRequest, Message
-from hyouka.providers.llamacpp import LlamaCppProvider
+from hyouka.providers.base import GenerateRequest, Generation, Message
+from hyouka.providers.llamacpp import LlamaCppProvider, default_model_path
 
 PROMPTS = [
     "Write a long story about a lighthouse keeper.",
     "Explain in detail how a bicycle works.",
     "Describe a busy market in the morning.",
     "Write a letter to a friend about your holiday.",
-    "Explain why the sky is blue, step by step.",
-    "Write a long essay about the sea.",
-    "Describe the life cycle of a butterfly in detail.",
-    "Write a story about a robot who learns to cook.",
 ]
 PARAMS = {"temperature": 0.8, "top_p": 0.95, "top_k": 40, "min_p": 0.05, "repeat_penalty": 1.0}
-WORKLOADS = {
-    "distinct": [(prompt, prompt) for prompt in range(8)],
-    "repeated": [(prompt, 100 + sample) for prompt in range(4) for sample in range(3)],
-}
+CALLS = [(prompt, 100 + seed) for prompt in range(len(PROMPTS)) for seed in range(4)]
+
+# The previous engine's side, run by --previous-python: one JSON line in per workload, one out.
+PREVIOUS = textwrap.dedent(
+    """
+    import json, sys, time
+    from llama_cpp import Llama
+    cfg = json.loads(sys.argv[1])
+    llama = Llama(model_path=cfg["model"], n_ctx=cfg["n_ctx"], n_threads=cfg["threads"],
+                  n_threads_batch=cfg["threads"], verbose=False)
+    print(json.dumps({"ready": True}), flush=True)
+    for line in sys.stdin:
+        job = json.loads(line)
+        tokens, texts, start = 0, [], time.perf_counter()
+        for prompt, seed in job["calls"]:
+            out = llama.create_chat_completion(
+                messages=[{"role": "user", "content": job["prompts"][prompt]}],
+                seed=seed, max_tokens=job["max_tokens"], **job["params"])
+            tokens += out["usage"]["completion_tokens"]
+            texts.append(out["choices"][0]["message"]["content"])
+        seconds = time.perf_counter() - start
+        print(json.dumps({"tokens": tokens, "seconds": seconds, "texts": texts}), flush=True)
+    """
+)
 
 
 @dataclass
-class Side:
-    """Per call of the workload: generated tokens, every wall time measured, texts seen."""
+class Figures:
+    rates: list[float] = field(default_factory=list)  # tokens/s per round
 
-    tokens: dict[int, int] = field(default_factory=dict)
-    seconds: dict[int, list[float]] = field(default_factory=dict)
-    texts: dict[int, set[str]] = field(default_factory=dict)
-
-    def add(self, call: int, tokens: int, seconds: float, text: str) -> None:
-        self.tokens[call] = tokens
-        self.seconds.setdefault(call, []).append(seconds)
-        self.texts.setdefault(call, set()).add(text)
-
-    def rate(self, pick: Callable[[list[float]], float]) -> float:
-        total = sum(pick(times) for times in self.seconds.values())
-        return sum(self.tokens.values()) / total
+    def line(self) -> str:
+        if not self.rates:
+            return "      -"
+        return f"best {max(self.rates):6.1f}  mean {statistics.fmean(self.rates):6.1f} tok/s"
 
 
-def call_raw(llama: Any, call: int, prompt: int, seed: int, max_tokens: int, side: Side) -> None:
-    start = time.perf_counter()
-    out = llama.create_chat_completion(
-        messages=[{"role": "user", "content": PROMPTS[prompt]}],
-        seed=seed,
-        max_tokens=max_tokens,
-        **PARAMS,
-    )
-    elapsed = time.perf_counter() - start
-    text = out["choices"][0]["message"]["content"]
-    side.add(call, out["usage"]["completion_tokens"], elapsed, text)
-
-
-async def call_hyouka(
-    provider: LlamaCppProvider, call: int, prompt: int, seed: int, max_tokens: int, side: Side
-) -> None:
-    request = GenerateRequest(
+def request(prompt: int, seed: int, max_tokens: int) -> GenerateRequest:
+    return GenerateRequest(
         messages=(Message("user", PROMPTS[prompt]),),
         params={**PARAMS, "max_tokens": max_tokens},
         seed=seed,
     )
+
+
+async def hyouka_single(provider: LlamaCppProvider, max_tokens: int) -> list[Generation]:
+    return [await provider.generate(request(p, s, max_tokens)) for p, s in CALLS]
+
+
+async def hyouka_parallel(
+    provider: LlamaCppProvider, max_tokens: int, in_flight: int
+) -> list[Generation]:
+    gate = asyncio.Semaphore(in_flight)
+
+    async def one(prompt: int, seed: int) -> Generation:
+        async with gate:
+            return await provider.generate(request(prompt, seed, max_tokens))
+
+    return list(await asyncio.gather(*(one(p, s) for p, s in CALLS)))
+
+
+def timed(run: object) -> tuple[float, list[Generation]]:
     start = time.perf_counter()
-    generation = await provider.generate(request)
-    elapsed = time.perf_counter() - start
-    side.add(call, generation.output_tokens or 0, elapsed, generation.text)
+    gens = asyncio.run(run)  # type: ignore[arg-type]
+    seconds = time.perf_counter() - start
+    return sum(g.output_tokens or 0 for g in gens) / seconds, gens
 
 
-async def measure(
-    llama: Any, provider: LlamaCppProvider, workload: str, rounds: int, max_tokens: int
-) -> tuple[Side, Side]:
-    raw, ours = Side(), Side()
-    calls = WORKLOADS[workload]
-    for round_ in range(rounds):
-        raw_first = round_ % 2 == 0
-        # Each side runs the workload in order, so its own cache sees the calls as a user's
-        # program would; the sides alternate call by call.
-        for call, (prompt, seed) in enumerate(calls):
-            if raw_first:
-                call_raw(llama, call, prompt, seed, max_tokens, raw)
-            await call_hyouka(provider, call, prompt, seed, max_tokens, ours)
-            if not raw_first:
-                call_raw(llama, call, prompt, seed, max_tokens, raw)
-    return raw, ours
-
-
-def report(workload: str, raw: Side, ours: Side) -> None:
-    calls = len(raw.texts)
-    same = sum(raw.texts[c] == ours.texts[c] and len(ours.texts[c]) == 1 for c in raw.texts)
-    for label, pick in (("best", min), ("mean", statistics.fmean)):
-        raw_rate, our_rate = raw.rate(pick), ours.rate(pick)
-        print(
-            f"{workload:9} {label}: raw {raw_rate:6.1f} tok/s   hyouka {our_rate:6.1f} tok/s   "
-            f"ratio {our_rate / raw_rate:.3f}"
+class Previous:
+    def __init__(self, python: str, threads: int, n_ctx: int) -> None:
+        cfg = {"model": str(default_model_path()), "n_ctx": n_ctx, "threads": threads}
+        self.proc = subprocess.Popen(
+            [python, "-c", PREVIOUS, json.dumps(cfg)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "OMP_WAIT_POLICY": "PASSIVE"},  # as hyouka set it
         )
-    print(f"{workload:9} same text on both sides in every round: {same}/{calls} calls")
+        assert self.proc.stdout is not None
+        if not json.loads(self.proc.stdout.readline()).get("ready"):
+            raise SystemExit("the previous engine did not start")
+
+    def run(self, max_tokens: int) -> tuple[float, list[str]]:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        job = {"calls": CALLS, "prompts": PROMPTS, "params": PARAMS, "max_tokens": max_tokens}
+        self.proc.stdin.write(json.dumps(job) + "\n")
+        self.proc.stdin.flush()
+        out = json.loads(self.proc.stdout.readline())
+        return out["tokens"] / out["seconds"], out["texts"]
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        self.proc.wait(30)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--previous-python", help="an interpreter with llama-cpp-python")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--max-tokens", type=int, default=64)
     args = parser.parse_args()
 
-    threads = os.cpu_count() or 1
-    provider = LlamaCppProvider("local", {"n_ctx": 2048, "n_threads": threads, "n_batch": 512})
-    settings = provider.settings
-    # Load hyouka's model first: it sets the OpenMP wait policy before llama.cpp loads, and
-    # both sides then share it (one process).
-    asyncio.run(provider.model())
-    from llama_cpp import Llama
-
-    llama = Llama(
-        model_path=str(settings.model_path),
-        n_ctx=settings.n_ctx,
-        n_threads=settings.n_threads,
-        n_threads_batch=settings.n_threads,
-        n_batch=settings.n_batch,
-        verbose=False,
+    threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+    n_ctx = 1024
+    single = LlamaCppProvider("single", {"n_ctx": n_ctx, "n_threads": threads, "n_parallel": 1})
+    slots = LlamaCppProvider("slots", {"n_ctx": n_ctx, "n_threads": threads, "n_parallel": 4})
+    start = time.perf_counter()
+    asyncio.run(slots.start())
+    load = time.perf_counter() - start
+    asyncio.run(single.start())
+    previous = Previous(args.previous_python, threads, n_ctx) if args.previous_python else None
+    print(
+        f"model {default_model_path().name}, {threads} threads, n_ctx {n_ctx}, "
+        f"{len(CALLS)} requests x max_tokens {args.max_tokens}, {args.rounds} rounds, "
+        f"load average {os.getloadavg()[0]:.1f}; hyouka engine start + model load {load:.2f} s"
     )
-    print(f"model {settings.model_path.name}, {threads} threads, n_ctx {settings.n_ctx}, ", end="")
-    print(f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}, {args.rounds} rounds, ", end="")
-    print(f"max_tokens {args.max_tokens}, load average {os.getloadavg()[0]:.1f}")
-    asyncio.run(measure(llama, provider, "distinct", 1, 8))  # warm-up
-    for workload in WORKLOADS:
-        raw, ours = asyncio.run(measure(llama, provider, workload, args.rounds, args.max_tokens))
-        report(workload, raw, ours)
+    ours_single, ours_four, theirs = Figures(), Figures(), Figures()
+    same_slots = same_sides = 0
+    for round_ in range(args.rounds):
+        if previous is not None and round_ % 2 == 0:
+            rate, their_texts = previous.run(args.max_tokens)
+            theirs.rates.append(rate)
+        rate, one_by_one = timed(hyouka_single(single, args.max_tokens))
+        ours_single.rates.append(rate)
+        rate, together = timed(hyouka_parallel(slots, args.max_tokens, 4))
+        ours_four.rates.append(rate)
+        same_slots += [g.text for g in together] == [g.text for g in one_by_one]
+        if previous is not None and round_ % 2 == 1:
+            rate, their_texts = previous.run(args.max_tokens)
+            theirs.rates.append(rate)
+        if previous is not None:
+            same_sides += their_texts == [g.text for g in one_by_one]
+    print(f"previous engine, single    : {theirs.line()}")
+    print(f"previous engine, 4 at once : {theirs.line()}  (its calls ran one at a time)")
+    print(f"hyouka xllamacpp, single   : {ours_single.line()}")
+    print(f"hyouka xllamacpp, 4 at once: {ours_four.line()}")
+    if theirs.rates:
+        print(
+            f"ratio at 4 at once, hyouka / previous: best "
+            f"{max(ours_four.rates) / max(theirs.rates):.2f}, mean "
+            f"{statistics.fmean(ours_four.rates) / statistics.fmean(theirs.rates):.2f}"
+            f"   (single stream: {max(ours_single.rates) / max(theirs.rates):.2f})"
+        )
+        print(f"same texts as the previous engine, same seeds: {same_sides}/{args.rounds} rounds")
+    print(f"4-slot texts equal single-stream texts: {same_slots}/{args.rounds} rounds")
     print(f"load average after: {os.getloadavg()[0]:.1f}")
+    if previous is not None:
+        previous.close()
+    sys.exit(0)
 
 
 if __name__ == "__main__":

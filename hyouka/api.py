@@ -15,7 +15,13 @@ from typing import TYPE_CHECKING, Any
 from hyouka.config import Project, load_config
 from hyouka.runner.run import Progress, Runner, RunOptions, RunResult
 from hyouka.store.store import RunInfo, Store
-from hyouka.summary import VariantSummary, failed_examples, summarize_run
+from hyouka.summary import (
+    ErrorCause,
+    VariantSummary,
+    error_causes,
+    failed_examples,
+    summarize_run,
+)
 
 if TYPE_CHECKING:
     from hyouka.scoring import ScoreReport
@@ -76,6 +82,10 @@ class Workspace:
     def show(self, ref: str = "latest") -> tuple[RunInfo, list[VariantSummary]]:
         run = self.get_run(ref)
         return run, summarize_run(self.store, run.id)
+
+    def errors(self, ref: str = "latest") -> list[ErrorCause]:
+        """The distinct causes of the run's failed samples, with counts and one example each."""
+        return error_causes(self.store, self.get_run(ref).id)
 
     def failures(self, ref: str = "latest", per_check: int = 3) -> dict[str, list[dict[str, Any]]]:
         return failed_examples(self.store, self.get_run(ref).id, per_check)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pluggy
@@ -33,18 +33,38 @@ def manager() -> pluggy.PluginManager:
 def register_plugin(plugin: Any, name: str | None = None) -> None:
     """Register a plugin object at run time (tests, notebooks)."""
     manager().register(plugin, name=name)
-    provider_factories.cache_clear()
+    _providers.cache_clear()
     from hyouka.scorers import registry
 
     registry.reset()
 
 
-@functools.lru_cache(maxsize=1)
-def provider_factories() -> dict[str, Callable[..., Any]]:
-    found: dict[str, Callable[..., Any]] = {}
+ParamCheck = Callable[[Mapping[str, Any]], None]
 
-    def register(type_name: str, factory: Callable[..., Any]) -> None:
-        found[type_name] = factory
+
+@functools.lru_cache(maxsize=1)
+def _providers() -> tuple[dict[str, Callable[..., Any]], dict[str, ParamCheck]]:
+    factories: dict[str, Callable[..., Any]] = {}
+    checks: dict[str, ParamCheck] = {}
+
+    def register(
+        type_name: str, factory: Callable[..., Any], check_params: ParamCheck | None = None
+    ) -> None:
+        factories[type_name] = factory
+        checks.pop(type_name, None)
+        if check_params is not None:
+            checks[type_name] = check_params
 
     manager().hook.register_providers(register=register)
-    return found
+    return factories, checks
+
+
+def provider_factories() -> dict[str, Callable[..., Any]]:
+    """Provider factories by type name."""
+    return _providers()[0]
+
+
+def provider_param_checks() -> dict[str, ParamCheck]:
+    """By provider type, the function that rejects params that type does not take (raising
+    :class:`hyouka.errors.ConfigError`); types registered without one take any params."""
+    return _providers()[1]

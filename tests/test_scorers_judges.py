@@ -503,13 +503,13 @@ def test_ascore_grades_through_a_real_provider(tmp_path: Path) -> None:
     assert len(set(seeds)) == 2  # each repeat has its own seed
 
 
-_HAVE_LLAMA = importlib.util.find_spec("llama_cpp") is not None
+_HAVE_LLAMA = importlib.util.find_spec("xllamacpp") is not None
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(
     not _HAVE_LLAMA and not os.environ.get("CI"),
-    reason="llama-cpp-python is not installed (pip install 'hyouka[local]')",
+    reason="xllamacpp is not installed (pip install 'hyouka[local]')",
 )
 def test_end_to_end_on_the_local_model(tmp_path: Path) -> None:
     cfg = {

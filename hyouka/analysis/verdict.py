@@ -136,8 +136,13 @@ def _seed_sentence(m: MetricComparison, lang: Lang, alpha: float) -> str:
     return " " + _end(lang, text) if lang == "en" else _end(lang, text)
 
 
-def metric_sentence(m: MetricComparison, a: str, b: str, lang: Lang, alpha: float = 0.05) -> str:
-    """The verdict on one metric, e.g. "B is better than A on `correct`: +0.12 (…)"."""
+def metric_sentence(
+    m: MetricComparison, a: str, b: str, lang: Lang, alpha: float = 0.05, name_pair: bool = False
+) -> str:
+    """The verdict on one metric, e.g. "B is better than A on `correct`: +0.12 (…)".
+
+    ``name_pair``: a verdict of noise names the two variants too ("B vs A: not
+    distinguishable…"), for a list that mixes several comparisons."""
     d = m.difference
     if m.identical:
         return _end(lang, t(lang, "compare.same", a=a, b=b, n=d.n_cases, metric=m.metric))
@@ -155,12 +160,15 @@ def metric_sentence(m: MetricComparison, a: str, b: str, lang: Lang, alpha: floa
         if m.gacha is not None and math.isfinite(m.gacha.ratio):
             text += t(lang, "compare.spread", ratio=ratio_text(m.gacha.ratio))
     else:
-        text = t(lang, "compare.noise", **fields) + _more_data(m, lang)
+        key = "compare.noise_pair" if name_pair else "compare.noise"
+        text = t(lang, key, **fields) + _more_data(m, lang)
     return _end(lang, text) + _seed_sentence(m, lang, alpha)
 
 
-def pair_sentences(pair: PairComparison, lang: Lang, alpha: float = 0.05) -> list[str]:
-    return [metric_sentence(m, pair.a, pair.b, lang, alpha) for m in pair.metrics]
+def pair_sentences(
+    pair: PairComparison, lang: Lang, alpha: float = 0.05, name_pair: bool = False
+) -> list[str]:
+    return [metric_sentence(m, pair.a, pair.b, lang, alpha, name_pair) for m in pair.metrics]
 
 
 def skipped_sentence(sk: SkippedMetric, a: str, b: str, lang: Lang) -> str:

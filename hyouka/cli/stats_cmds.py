@@ -194,6 +194,7 @@ def print_source(sr: SourceRanking, seed: int, lang: Lang) -> None:
         table = Table(t(lang, "col.rank"), t(lang, "col.variant"), t(lang, "col.elo"),
                       t(lang, "col.ci", level=f"{bt.level * 100:g}"), t(lang, "col.se"),
                       t(lang, "col.share"), t(lang, "col.votes"))  # fmt: skip
+        table.columns[1].no_wrap = True  # a variant name people copy: never cut
         votes = [sum(w) + sum(ti) + sum(row[i] for row in sr.wins)
                  for i, (w, ti) in enumerate(zip(sr.wins, sr.ties, strict=True))]  # fmt: skip
         for i in sorted(range(len(sr.items)), key=lambda k: -bt.elo[k]):

@@ -171,6 +171,53 @@ EN: dict[str, str] = {
     "col.human_judge": "human \\ judge",
     "col.recall": "judge agrees [95% CI]",
     "col.b_rate": "{b} win rate (ties ½) [95% CI]",
+    # -- tables, runs, errors (hyouka run / show / runs)
+    "table.dropped": "not shown at this width: {cols} (--json has every field)",
+    "run.line": (
+        "run {run} ({how}): {done} samples, {calls} calls, {cached} cached, "
+        "{skipped} already stored, {errors} errors"
+    ),
+    "run.new": "new",
+    "run.resumed": "resumed",
+    "run.bad_rows": "skipped {n} bad row(s):",
+    "show.line": "run {run} · {status} · seed {seed} · {samples} sample(s) per case",
+    "errors.head": "{n} of {total} samples failed; {k} distinct cause(s):",
+    "errors.cause": "{count} × {status} in {variants}",
+    "errors.example": "e.g. case {case} #{sample} of {variant}",
+    "errors.more": (
+        "… {k} more cause(s), {n} samples: `hyouka export {run} -o samples.csv` has every message"
+    ),
+    "errors.all_failed": (
+        "Every sample of run {run} failed: nothing to score or compare. Fix the cause above and "
+        "run the same command again (exit code 1)."
+    ),
+    "config.problems": "{n} problems in the configuration; nothing was run:",
+    "config.problem": "a problem in the configuration; nothing was run:",
+    "progress.line": (
+        "{name}: {done}/{total} samples ({pct}%) · {rate}/s · {errors} errors · {elapsed} s{eta}"
+    ),
+    "progress.eta": " · about {eta} s left",
+    "progress.start": "{name}: {total} samples to produce ({cached} cached, {skipped} stored)",
+    # -- hyouka demo
+    "demo.found": "what the demo found",
+    "demo.best": "{project}: best: {best} — {rest}",
+    "demo.no_best": "{project}: no clear best — {best} has the highest mean pass rate: {rest}",
+    "demo.no_checks": "{project}: the variants share no check to compare them on",
+    "demo.better_than": "better than {other} on {n}",
+    "demo.better": "better on {n}",
+    "demo.worse_than": "worse than {other} on {n}",
+    "demo.worse": "worse on {n}",
+    "demo.noise_than": "not distinguishable from {other} on {n}",
+    "demo.noise": "not distinguishable on {n}",
+    "demo.checks": "{n} checks",
+    "demo.check": "1 check",
+    "demo.sep": "; ",
+    "demo.part_sep": ", ",
+    "demo.verdicts": "{a} → {b}, each check (hyouka compare {a} {b})",
+    "compare.noise_pair": (
+        "{b} vs {a}: not distinguishable from noise on `{metric}`{lower}: {diff} ({level}% CI "
+        "{low} to {high})"
+    ),
 }
 
 JA: dict[str, str] = {
@@ -322,6 +369,54 @@ JA: dict[str, str] = {
     "col.human_judge": "人 \\ ジャッジ",
     "col.recall": "ジャッジ一致率 [95%CI]",
     "col.b_rate": "{b} の勝率（引き分け ½）[95%CI]",
+    "table.dropped": "この幅では省略: {cols}（--json で全項目）",
+    "run.line": (
+        "実行 {run}（{how}）: {done} サンプル、呼び出し {calls} 回、キャッシュ {cached}、"
+        "保存済み {skipped}、エラー {errors}"
+    ),
+    "run.new": "新規",
+    "run.resumed": "再開",
+    "run.bad_rows": "不正な行 {n} 件を飛ばしました:",
+    "show.line": "実行 {run} · {status} · シード {seed} · 1 ケースあたり {samples} サンプル",
+    "errors.head": "{total} サンプル中 {n} 件が失敗。原因は {k} 種類:",
+    "errors.cause": "{count} 件 {status}（{variants}）",
+    "errors.example": "例: {variant} のケース {case} #{sample}",
+    "errors.more": (
+        "… ほかに原因 {k} 種類（{n} 件）。全メッセージは `hyouka export {run} -o samples.csv` で"
+    ),
+    "errors.all_failed": (
+        "実行 {run} は全サンプルが失敗したため、採点も比較もできません。上の原因を直して同じ"
+        "コマンドをもう一度実行してください（終了コード 1）。"
+    ),
+    "config.problems": "設定に {n} 件の問題があるため、何も実行していません:",
+    "config.problem": "設定に問題があるため、何も実行していません:",
+    "progress.line": (
+        "{name}: {done}/{total} サンプル（{pct}%）· {rate} 件/秒 · エラー {errors} · {elapsed} 秒"
+        "{eta}"
+    ),
+    "progress.eta": " · 残り約 {eta} 秒",
+    "progress.start": (
+        "{name}: 生成するサンプル {total} 件（キャッシュ {cached}、保存済み {skipped}）"
+    ),
+    "demo.found": "デモでわかったこと",
+    "demo.best": "{project}: 最良は {best} — {rest}",
+    "demo.no_best": ("{project}: はっきりした最良はない — 平均合格率が最も高い {best} は、{rest}"),
+    "demo.no_checks": "{project}: バリアントに共通のチェックがなく、比較できません",
+    "demo.better_than": "{other} より {n}で良い",
+    "demo.better": "{n}で良い",
+    "demo.worse_than": "{other} より {n}で悪い",
+    "demo.worse": "{n}で悪い",
+    "demo.noise_than": "{other} とは {n}で区別できない",
+    "demo.noise": "{n}で区別できない",
+    "demo.checks": "{n} 項目",
+    "demo.check": "1 項目",
+    "demo.sep": "；",
+    "demo.part_sep": "、",
+    "demo.verdicts": "{a} → {b}、チェックごと（hyouka compare {a} {b}）",
+    "compare.noise_pair": (
+        "{b} と {a} は `{metric}`{lower} ではノイズと区別できない: {diff} ({level}%CI "
+        "{low}〜{high})"
+    ),
 }
 
 CATALOGS: dict[Lang, dict[str, str]] = {"en": EN, "ja": JA}
