@@ -30,9 +30,13 @@ class HyoukaGroup(click.Group):
         try:
             return super().invoke(ctx)
         except HyoukaError as exc:
+            from rich.markup import escape
+
             from hyouka.cli.common import err_console
 
-            err_console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+            # escaped: the message quotes the user's text, which may hold "[/]" or "[bold]"
+            message = escape(str(exc))
+            err_console.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             from hyouka.cli.common import err_console

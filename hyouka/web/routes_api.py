@@ -7,12 +7,13 @@ Failed attempts count toward the same per-address limit as sign-in links.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request, Security
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Security
 from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from hyouka.bounds import DB_INT_MAX
 from hyouka.humans import (
     Annotator,
     ApiKey,
@@ -42,7 +43,7 @@ from hyouka.web.api_models import (
     VariantOut,
     VariantOutcomeOut,
 )
-from hyouka.web.context import web
+from hyouka.web.context import QueryId, RowId, web
 from hyouka.web.security import SESSION_COOKIE, client_address
 
 bearer = HTTPBearer(auto_error=False, description="an admin's personal sign-in token")
@@ -128,7 +129,7 @@ def runs(
 @router.get("/runs/{ref}", response_model=RunDetailOut, summary="One run, with its variants")
 def run_detail(
     request: Request,
-    ref: str,
+    ref: Annotated[str, Path(max_length=64)],
     _: Annotator = Depends(api_admin),  # noqa: B008
 ) -> dict[str, Any]:
     ctx = web(request)
@@ -170,7 +171,7 @@ def campaigns(
 )
 def campaign_detail(
     request: Request,
-    campaign_id: int,
+    campaign_id: RowId,
     _: Annotator = Depends(api_admin),  # noqa: B008
 ) -> dict[str, Any]:
     ctx = web(request)
@@ -193,10 +194,10 @@ def campaign_detail(
 @router.get("/judgments", response_model=JudgmentPage, summary="Judgments, oldest first")
 def judgments(
     request: Request,
-    campaign: int | None = None,
-    source: str | None = None,
+    campaign: Annotated[int | None, Query(ge=0, le=DB_INT_MAX)] = None,
+    source: Annotated[str | None, Query(max_length=20)] = None,
     current: bool = False,
-    after_id: int = 0,
+    after_id: QueryId = 0,
     limit: int = 500,
     _: Annotator = Depends(api_admin),  # noqa: B008
 ) -> dict[str, Any]:
@@ -229,7 +230,7 @@ def feedback(
     request: Request,
     body: FeedbackIn,
     key: ApiKey = Depends(api_key),  # noqa: B008
-    idempotency_key: str | None = Header(None),
+    idempotency_key: str | None = Header(None, max_length=80),
 ) -> Any:
     """Stored as a judgment with source "production". Sending the same ``idempotency_key``
     (body or ``Idempotency-Key`` header) again returns the first one with ``duplicate: true``
