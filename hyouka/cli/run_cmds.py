@@ -143,7 +143,7 @@ def run_cmd(
     if result.bad_rows:
         console.print(f"[yellow]skipped {len(result.bad_rows)} bad row(s):[/]")
         for line in result.bad_rows[:10]:
-            console.print(f"  {line}")
+            console.print(f"  {line}", markup=False, highlight=False)  # quotes the user's rows
     how = "resumed" if result.resumed else "new"
     console.print(
         f"run [bold]{run.uid}[/] ({how}): {p.done} samples, {p.calls} calls, "
@@ -166,8 +166,17 @@ def print_limits(result: RunResult) -> None:
         console.print(
             f"[yellow]{name}[/]: rate-limited ({r.refused} calls refused with 429, retried "
             f"up to max_retries); calls in flight were halved {r.cuts} times, down to "
-            f"{r.lowest}, {r.final} at the end (of {r.ceiling}).{hint}"
+            f"{r.lowest}, {r.final} at the end (of {r.ceiling}).{hint}{_own(r.request_refusals)}"
         )
+
+
+def _own(count: int) -> str:
+    if not count:
+        return ""
+    return (
+        f" {count} refusals were requests refused again while the others were answered (a "
+        "limit of their own, such as a content filter): they did not slow the others."
+    )
 
 
 def print_summary(summaries: list[VariantSummary]) -> None:

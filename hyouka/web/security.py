@@ -90,8 +90,9 @@ class RequestGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        raw_path = scope.get("raw_path") or str(scope.get("path", "")).encode("utf-8", "replace")
-        if _NUL.search(raw_path) or _NUL.search(scope.get("query_string") or b""):
+        raw_path = scope.get("raw_path") or b""
+        decoded = "\x00" in str(scope.get("path", ""))  # the path the routes see, decoded
+        if decoded or _NUL.search(raw_path) or _NUL.search(scope.get("query_string") or b""):
             await self.refuse(scope, send, 400, "error.bad_text")
             return
         headers = dict(scope.get("headers") or [])
@@ -162,7 +163,9 @@ def csrf_token(session_token: str) -> str:
 
 
 def csrf_ok(session_token: str, sent: str | None) -> bool:
-    return bool(sent) and hmac.compare_digest(csrf_token(session_token), str(sent))
+    # compared as bytes: compare_digest refuses str with non-ASCII characters (a TypeError)
+    given = str(sent or "").encode("utf-8", "surrogatepass")
+    return bool(given) and hmac.compare_digest(csrf_token(session_token).encode(), given)
 
 
 def is_https(request: Request) -> bool:
