@@ -424,14 +424,14 @@ datasets: {main: DATASET}
 """
 
 
-def invoke(args: list[str]) -> tuple[int, str]:
+def invoke(args: list[str], env: dict[str, str] | None = None) -> tuple[int, str]:
     """Run ``hyouka ARGS`` in this process; (exit code, output). An exception that escapes
     the CLI (a traceback for the user) fails the check."""
     from click.testing import CliRunner
 
     from hyouka.cli.main import cli
 
-    result = CliRunner().invoke(cli, args, catch_exceptions=True)
+    result = CliRunner().invoke(cli, args, catch_exceptions=True, env=env)
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise AssertionError(f"hyouka {' '.join(args)} raised {result.exception!r}") from (
             result.exception

@@ -10,10 +10,10 @@ A 429 can also belong to one request rather than to the provider (a content filt
 per-prompt quota answering 429 to that prompt every time). Such a request is retried with its
 own backoff, as every refused call is; what it must not do is starve the rest. So a refusal
 says which request it was (a key equal for all its retries): when a request that was refused
-before is refused again while other calls were answered and no other request was refused for
-the first time in between, the refusal is the request's own. It does not cut, and the cut its
-first refusal made is undone. An overloaded provider refuses many different requests, so
-overload still cuts.
+before is refused again while other calls were answered and hardly any other request was
+refused for the first time in between (:attr:`Slots.OWN_TOLERANCE`), the refusal is the
+request's own. It does not cut, and the cut its first refusal made is undone. An overloaded provider
+refuses many different requests, so overload still cuts.
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ class _Refusal:
 
     answered: int  # answers counted when it was last refused
     fresh: int  # first refusals of any request counted when it was last refused
-    episode: int  # the episode its first refusal started (-1: it did not cut)
+    cut: bool  # its refusal cut the limit (and the cut was not undone yet)
     limit_before: int  # the limit before that cut
 
 
@@ -163,6 +163,16 @@ class Slots:
             room -= 1
 
     MAX_REMEMBERED = 4096  # refused requests remembered (the oldest are forgotten first)
+    # A request refused again is refused on its own account when, since its last refusal,
+    # other calls were answered and at most OWN_TOLERANCE other requests were refused for
+    # the first time (another request refusing on its own account may start meanwhile; an
+    # overloaded provider refuses many).
+    OWN_TOLERANCE = 1
+
+    def _own(self, seen: _Refusal) -> bool:
+        answered = self._answered - seen.answered
+        fresh = self._fresh - seen.fresh
+        return answered > 0 and fresh <= self.OWN_TOLERANCE
 
     def rate_limited(self, ticket: int, key: Hashable | None = None) -> None:
         """A call sent in episode ``ticket`` was refused with a 429. ``key`` names the request
@@ -171,17 +181,17 @@ class Slots:
         if not self.adaptive:
             return
         seen = self._refusals.get(key) if key is not None else None
-        if seen is not None and self._answered > seen.answered and self._fresh == seen.fresh:
-            # Refused again, others answered since and no other request refused for the first
-            # time: this request's own refusal. No cut; the cut its first refusal made is undone.
+        if seen is not None and self._own(seen):
+            # Refused again while the others were answered: this request's own refusal.
+            # No cut; and the cut its first refusal made is undone.
             self.request_refusals += 1
-            seen.answered = self._answered
+            seen.answered, seen.fresh = self._answered, self._fresh
             self._refusals.move_to_end(key)
-            if seen.episode == self._episode and seen.limit_before > self.limit:
-                self.limit = seen.limit_before
+            if seen.cut and seen.limit_before > self.limit:
+                self.limit = min(self.ceiling, seen.limit_before)
                 self.undone += 1
                 self._wake()
-            seen.episode = -1
+            seen.cut = False
             return
         if seen is None:
             self._fresh += 1
@@ -197,8 +207,8 @@ class Slots:
                 self.cuts += 1
                 self.lowest = min(self.lowest, cut)
         if key is not None:
-            episode = self._episode if cut_now and self.limit < limit_before else -1
-            self._refusals[key] = _Refusal(self._answered, self._fresh, episode, limit_before)
+            cut_made = cut_now and self.limit < limit_before
+            self._refusals[key] = _Refusal(self._answered, self._fresh, cut_made, limit_before)
             self._refusals.move_to_end(key)
             while len(self._refusals) > self.MAX_REMEMBERED:
                 self._refusals.popitem(last=False)
