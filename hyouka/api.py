@@ -23,7 +23,13 @@ from typing import TYPE_CHECKING, Any
 from hyouka.config import Project, load_config
 from hyouka.facades import Front, Scope
 from hyouka.store.store import RunInfo, Store
-from hyouka.summary import VariantSummary, failed_examples, summarize_run
+from hyouka.summary import (
+    ErrorCause,
+    VariantSummary,
+    error_causes,
+    failed_examples,
+    summarize_run,
+)
 
 if TYPE_CHECKING:
     from hyouka.runner.run import Progress, RunResult
@@ -92,6 +98,10 @@ class Workspace(Front):
         run = self.get_run(ref)
         return run, summarize_run(self.store, run.id)
 
+    def errors(self, ref: str = "latest") -> list[ErrorCause]:
+        """The distinct causes of the run's failed samples, with counts and one example each."""
+        return error_causes(self.store, self.get_run(ref).id)
+
     def failures(self, ref: str = "latest", per_check: int = 3) -> dict[str, list[dict[str, Any]]]:
         return failed_examples(self.store, self.get_run(ref).id, per_check)
 
@@ -108,8 +118,8 @@ class Workspace(Front):
     ) -> CompareResult:
         """B − A for each of ``b`` against baseline ``a`` on every shared check metric.
 
-        Options: ``delta`` (0.05), ``seed`` (the run's), ``level``, ``alpha``, ``power``,
-        ``n_boot`` (see :func:`hyouka.analysis.compare_variants`).
+        Options: ``delta`` (0.05), ``seed`` (the run's), ``level`` (0.95; α = 1 − level),
+        ``power`` (see :func:`hyouka.analysis.compare_variants`).
         """
         from hyouka.analysis import compare_variants
 
@@ -135,7 +145,8 @@ class Workspace(Front):
         """Rater agreement, disputes, group preferences, judge vs humans and PPI++.
 
         ``judge_metric`` names a score metric (e.g. a judge rubric) to combine with the human
-        ratings by PPI++. Options: ``n_boot``, ``seed``, ``min_overlap``, ``top``.
+        ratings by PPI++. Options: ``n_boot``, ``seed``, ``min_overlap``, ``top``,
+        ``ppi_min_labels`` (30: fewer human labels and PPI++ is listed as not estimated).
         """
         from hyouka.analysis import campaign_agreement
         from hyouka.analysis.data import judgments_for, metric_by_sample, sample_keys

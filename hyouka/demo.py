@@ -3,7 +3,9 @@
 Creates two projects in a folder — ``support-en`` (an English support assistant, three prompt
 variants, repeated samples) and ``rag-ja`` (Japanese retrieval-augmented QA from JSQuAD with an
 extractive baseline) — runs them on SmolLM2-135M-Instruct in process, and returns what a user
-needs to see: per-variant results, failing checks with reasons, and what to run next.
+needs to see: for each project one line saying which variant came out best and against what,
+the verdict of every check for each pair it compared, per-variant results, failing checks with
+reasons, why samples failed (if any did), and what to run next.
 """
 
 from __future__ import annotations
@@ -13,13 +15,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hyouka.api import Workspace
-from hyouka.errors import MissingDependencyError, NotFoundError
+from hyouka.errors import HyoukaError, MissingDependencyError, NotFoundError
+from hyouka.i18n.cli import Lang, resolve_lang, t
 from hyouka.projects import copy_example
 from hyouka.runner.run import RunResult
-from hyouka.summary import VariantSummary
+from hyouka.summary import ErrorCause, VariantSummary
+
+if TYPE_CHECKING:
+    from hyouka.analysis.compare import CompareResult
 
 
 @dataclass(frozen=True)
@@ -38,9 +44,8 @@ QUICK = DemoSize(support_cases=3, support_samples=2, rag_cases=4, rag_samples=1)
 
 @dataclass
 class DemoLoop:
-    """What the demo sets up after the runs: a comparison, a human campaign, a report."""
+    """What the demo sets up after the runs: a human campaign and a report."""
 
-    verdicts: list[str]
     campaign: str
     admin_link: str
     annotator_links: dict[str, str]
@@ -56,6 +61,10 @@ class DemoPart:
     summaries: list[VariantSummary]
     failures: dict[str, list[dict[str, Any]]]
     seconds: float
+    causes: list[ErrorCause] = field(default_factory=list)
+    headline: str = ""  # which variant came out best, against what (one line)
+    verdicts: list[str] = field(default_factory=list)  # each names the two variants it compares
+    compare_command: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -76,6 +85,7 @@ def _run_part(
     samples: int,
     on_start: Callable[[str, Workspace], None] | None,
     run: Callable[..., RunResult] | None,
+    lang: str | None = None,
 ) -> DemoPart:
     if not (root / "hyouka.yaml").exists():
         copy_example(example, root)
@@ -89,14 +99,72 @@ def _run_part(
         seconds = time.perf_counter() - started
         _, summaries = ws.show(result.run.uid)
         failures = ws.failures(result.run.uid, per_check=2)
-        return DemoPart(example, root, result, summaries, failures, seconds)
+        part = DemoPart(example, root, result, summaries, failures, seconds)
+        part.causes = ws.errors(result.run.uid)
+        _compare(ws, part, resolve_lang(lang))
+        return part
     finally:
         ws.close()
 
 
-def _setup_loop(part: DemoPart, lang: str | None, port: int = 8300) -> DemoLoop:
-    """Compare two variants, open a voting campaign with sign-in links, write the report."""
+def _leader(summaries: list[VariantSummary]) -> str | None:
+    """The variant with the highest mean pass rate over its checks (the first on a tie)."""
+    best: tuple[float, str] | None = None
+    for s in summaries:
+        rates = [c.pass_rate for c in s.checks.values() if c.pass_rate is not None]
+        if rates and (best is None or sum(rates) / len(rates) > best[0]):
+            best = (sum(rates) / len(rates), s.name)
+    return best[1] if best else None
+
+
+def _count(n: int, lang: Lang) -> str:
+    return t(lang, "demo.check") if n == 1 else t(lang, "demo.checks", n=n)
+
+
+def headline(project: str, leader: str, result: CompareResult, lang: Lang) -> str:
+    """ "best: concise — better than polite on 2 checks, not distinguishable on 3; …": how the
+    leader fared against each other variant, check by check (Holm-adjusted together)."""
+    parts = []
+    clear = True
+    for pair in result.comparisons:  # pair.a is the leader, pair.b the other variant
+        better = sum(1 for m in pair.metrics if m.significant and not m.b_better)
+        worse = sum(1 for m in pair.metrics if m.significant and m.b_better)
+        noise = len(pair.metrics) - better - worse
+        clear = clear and better > 0 and worse == 0
+        phrases: list[str] = []
+        for key, n in (("better", better), ("worse", worse), ("noise", noise)):
+            if n:
+                form = f"demo.{key}" if phrases else f"demo.{key}_than"
+                phrases.append(t(lang, form, other=pair.b, n=_count(n, lang)))
+        parts.append(t(lang, "demo.part_sep").join(phrases))
+    key = "demo.best" if clear else "demo.no_best"
+    return t(lang, key, project=project, best=leader, rest=t(lang, "demo.sep").join(parts))
+
+
+def _compare(ws: Workspace, part: DemoPart, lang: Lang) -> None:
+    """The headline and verdicts of a part: its leader against each other variant."""
     from hyouka.analysis.verdict import pair_sentences
+
+    names = [s.name for s in part.summaries]
+    leader = _leader(part.summaries)
+    if leader is None or len(names) < 2:
+        part.headline = t(lang, "demo.no_checks", project=part.name)
+        return
+    others = [n for n in names if n != leader]
+    try:
+        result = ws.compare(leader, *others, run=part.result.run.uid)
+    except HyoukaError:  # no check metric shared by the variants
+        part.headline = t(lang, "demo.no_checks", project=part.name)
+        return
+    part.headline = headline(part.name, leader, result, lang)
+    part.verdicts = [
+        line for pair in result.comparisons for line in pair_sentences(pair, lang, name_pair=True)
+    ]
+    part.compare_command = f"hyouka compare {leader} {' '.join(others)} -p {part.root}"
+
+
+def _setup_loop(part: DemoPart, lang: str | None, port: int = 8300) -> DemoLoop:
+    """Open a voting campaign with sign-in links, write the report."""
     from hyouka.humans.campaigns import CampaignSpec, create_campaign, get_campaign
     from hyouka.humans.people import add_annotator, list_annotators, reset_link, signin_link
     from hyouka.i18n.cli import resolve_lang
@@ -105,9 +173,7 @@ def _setup_loop(part: DemoPart, lang: str | None, port: int = 8300) -> DemoLoop:
     ws = Workspace.open(part.root)
     try:
         names = [s.name for s in part.summaries]
-        result = ws.compare(names[0], *names[1:3], run=part.result.run.uid)
         language = resolve_lang(lang)
-        verdicts = [line for pair in result.comparisons for line in pair_sentences(pair, language)]
         base = f"http://127.0.0.1:{port}"
         existing = {a.name for a in list_annotators(ws.store, ws.name)}
         links: dict[str, str] = {}
@@ -143,7 +209,6 @@ def _setup_loop(part: DemoPart, lang: str | None, port: int = 8300) -> DemoLoop:
         )
         admin_link = links.pop("admin")
         return DemoLoop(
-            verdicts,
             campaign,
             admin_link,
             links,
@@ -164,8 +229,9 @@ def run_demo(
 ) -> tuple[list[DemoPart], DemoLoop]:
     """Create and run the demo projects in ``folder``; ``run`` lets the CLI add a progress bar.
 
-    Then, on the support-en run: compare the variants, open a pairwise voting campaign with
-    sign-in links, and write the HTML report.
+    Each project's best variant (by mean pass rate) is compared with each other variant. Then,
+    on the support-en run: open a pairwise voting campaign with sign-in links, and write the
+    HTML report.
     """
     check_requirements(include_ja)
     folder.mkdir(parents=True, exist_ok=True)
@@ -177,10 +243,13 @@ def run_demo(
             size.support_samples,
             on_start,
             run,
+            lang,
         )
     ]
     if include_ja:
         parts.append(
-            _run_part("rag-ja", folder / "rag-ja", size.rag_cases, size.rag_samples, on_start, run)
+            _run_part(
+                "rag-ja", folder / "rag-ja", size.rag_cases, size.rag_samples, on_start, run, lang
+            )
         )
     return parts, _setup_loop(parts[0], lang)

@@ -2,6 +2,7 @@
 
     HyoukaError                      anything hyouka reports to a person (exit code 2 in the CLI)
     ├── ConfigError                  hyouka.yaml is wrong: file, line, field
+    │     └── ConfigProblems         several of them, found before a run starts
     ├── DatasetError                 a dataset file cannot be read at all
     │     (bad rows are collected as RowError values, not raised one by one)
     ├── TemplateError                a prompt template does not render
@@ -54,6 +55,21 @@ class ConfigError(HyoukaError):
         where = f"{location}: " if location else ""
         at = f"{field}: " if field else ""
         super().__init__(f"{where}{at}{message}")
+
+
+class ConfigProblems(ConfigError):
+    """Several configuration mistakes found at once (before a run calls any model)."""
+
+    def __init__(self, problems: list[ConfigError]) -> None:
+        self.problems = problems
+        first = problems[0]
+        super().__init__(first.detail, first.location, first.field)
+        lines = [str(p) for p in problems]
+        head = f"{len(problems)} problems in the configuration; nothing was run:"
+        self.args = (lines[0] if len(lines) == 1 else "\n  ".join([head, *lines]),)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 class DatasetError(HyoukaError):

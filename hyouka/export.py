@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from hyouka.csvsafe import csv_cell
 from hyouka.errors import HyoukaError, MissingDependencyError
 from hyouka.store.schema import cases, samples, scores, variants
 from hyouka.store.store import RunInfo, Store
@@ -69,11 +70,13 @@ def iter_rows(
         query = query.where(variants.c.name.in_(list(only)))
     with store.engine.connect() as conn:
         sample_rows = conn.execute(query).fetchall()
-        score_map: dict[int, dict[str, Any]] = {}
+        # Newest row per (sample, metric, repeat): rescoring adds rows, the last one counts.
+        found: dict[int, dict[str, dict[int, dict[str, Any]]]] = {}
         for s in conn.execute(
             select(
                 scores.c.sample_id,
                 scores.c.metric,
+                scores.c.repeat,
                 scores.c.value,
                 scores.c.passed,
                 scores.c.status,
@@ -82,11 +85,15 @@ def iter_rows(
             .where(samples.c.run_id == run.id)
             .order_by(scores.c.id)
         ):
-            score_map.setdefault(int(s.sample_id), {})[s.metric] = {
+            found.setdefault(int(s.sample_id), {}).setdefault(s.metric, {})[int(s.repeat)] = {
                 "value": s.value,
                 "passed": s.passed,
                 "status": s.status,
             }
+        score_map = {
+            sample: {metric: _score_cell(reps) for metric, reps in by_metric.items()}
+            for sample, by_metric in found.items()
+        }
     for r in sample_rows:
         content = r.content or {}
         yield {
@@ -111,6 +118,30 @@ def iter_rows(
         }
 
 
+def _score_cell(repeats: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    """One metric of one sample. A check asked once: its value, passed and status. A judge
+    asked several times (``repeat``): ``value`` is the mean over the ok repeats of the value
+    (or pass = 1 / fail = 0), as ``hyouka compare`` uses it; ``passed`` is true or false when
+    every ok repeat agrees, else null; ``status`` is ok when any repeat is; and ``repeats``
+    lists every repeat in order."""
+    if len(repeats) == 1:
+        return dict(next(iter(repeats.values())))
+    ordered = [{"repeat": r, **repeats[r]} for r in sorted(repeats)]
+    ok = [r for r in ordered if r["status"] == "ok"]
+    numbers = [
+        float(r["value"]) if r["value"] is not None else float(r["passed"])
+        for r in ok
+        if r["value"] is not None or r["passed"] is not None
+    ]
+    verdicts = {r["passed"] for r in ok}
+    return {
+        "value": sum(numbers) / len(numbers) if numbers else None,
+        "passed": verdicts.pop() if len(verdicts) == 1 else None,
+        "status": "ok" if ok else ordered[-1]["status"],
+        "repeats": ordered,
+    }
+
+
 def _flat(value: Any) -> Any:
     if isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False)
@@ -130,8 +161,9 @@ def export_run(
 def write_rows(
     rows: Iterable[dict[str, Any]], path: Path, fmt: str | None, columns: Sequence[str]
 ) -> int:
-    """Write ``rows`` as JSONL, CSV (nested values as JSON text) or Parquet, by ``fmt`` or the
-    file's suffix; return how many were written. CSV starts with a UTF-8 byte-order mark: the
+    """Write ``rows`` as JSONL, CSV (nested values as JSON text, formula-like text neutralised:
+    :mod:`hyouka.csvsafe`) or Parquet, by ``fmt`` or the file's suffix; return how many were
+    written. CSV starts with a UTF-8 byte-order mark: the
     Japanese edition of Excel reads a CSV without one as Shift_JIS (mojibake), and pandas and
     hyouka's own dataset loader skip it."""
     fmt = (fmt or path.suffix.lstrip(".") or "jsonl").lower()
@@ -146,7 +178,7 @@ def write_rows(
             writer = csv.DictWriter(fh, fieldnames=list(columns))
             writer.writeheader()
             for row in rows:
-                writer.writerow({k: _flat(v) for k, v in row.items()})
+                writer.writerow({k: csv_cell(v) for k, v in row.items()})
                 count += 1
     elif fmt == "parquet":
         try:
@@ -177,7 +209,7 @@ def csv_text(
     buffer.write("\ufeff")
     writer.writeheader()
     for n, row in enumerate(rows, 1):
-        writer.writerow({k: _flat(v) for k, v in row.items()})
+        writer.writerow({k: csv_cell(v) for k, v in row.items()})
         if n % batch == 0:
             yield buffer.getvalue()
             buffer.seek(0)

@@ -17,9 +17,15 @@ hookimpl = pluggy.HookimplMarker("hyouka")
 
 @hookspec
 def register_providers(register: Callable[..., None]) -> None:
-    """Call ``register(type_name, factory)`` for each provider type.
+    """Call ``register(type_name, factory, check_params=None)`` for each provider type.
 
     ``factory(name, config: ProviderConfig, env: ProviderEnv) -> Provider``.
+    ``check_params(params: Mapping[str, Any]) -> None``, optional, raises
+    :class:`hyouka.errors.ConfigError` for variant ``params`` the provider would not use
+    (:func:`hyouka.providers.base.reject_unknown_params` does it for a set of names). It is
+    called for every prompt variant before the run starts, one param at a time, so a typo
+    such as ``temprature`` is reported with its file, line and field instead of being dropped
+    or failing every sample. Without it, the type takes any params.
     """
 
 

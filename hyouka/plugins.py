@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -26,6 +26,8 @@ BUILTIN_PLUGINS = (
     "hyouka.providers.builtin",
     "hyouka.scorers.builtin",
 )
+
+ParamCheck = Callable[[Mapping[str, Any]], None]
 
 
 @functools.lru_cache(maxsize=1)
@@ -52,20 +54,36 @@ def unregister_plugin(plugin: Any) -> None:
 
 def reset() -> None:
     """Forget every registry built from the plugins; each is rebuilt when next used."""
-    provider_factories.cache_clear()
+    _providers.cache_clear()
     check_classes.cache_clear()
 
 
 @functools.lru_cache(maxsize=1)
-def provider_factories() -> dict[str, Callable[..., Any]]:
-    """Every provider factory by type name (``register_providers``)."""
-    found: dict[str, Callable[..., Any]] = {}
+def _providers() -> tuple[dict[str, Callable[..., Any]], dict[str, ParamCheck]]:
+    factories: dict[str, Callable[..., Any]] = {}
+    checks: dict[str, ParamCheck] = {}
 
-    def register(type_name: str, factory: Callable[..., Any]) -> None:
-        found[type_name] = factory
+    def register(
+        type_name: str, factory: Callable[..., Any], check_params: ParamCheck | None = None
+    ) -> None:
+        factories[type_name] = factory
+        checks.pop(type_name, None)
+        if check_params is not None:
+            checks[type_name] = check_params
 
     manager().hook.register_providers(register=register)
-    return found
+    return factories, checks
+
+
+def provider_factories() -> dict[str, Callable[..., Any]]:
+    """Every provider factory by type name (``register_providers``)."""
+    return _providers()[0]
+
+
+def provider_param_checks() -> dict[str, ParamCheck]:
+    """By provider type, the function that rejects params that type does not take (raising
+    :class:`hyouka.errors.ConfigError`); types registered without one take any params."""
+    return _providers()[1]
 
 
 @functools.lru_cache(maxsize=1)

@@ -6,6 +6,7 @@ Aggregates are always recomputed from the sample and score rows (no stored total
 from __future__ import annotations
 
 import math
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -216,6 +217,85 @@ def failed_examples(
             per_key[key] += 1
             out[str(row.variant)].append(dict(row._mapping))
     return dict(out)
+
+
+# The part of a sample's error that names its variant and case (hyouka/variants.py render):
+# taken out so that one template typo over 500 cases is one cause.
+_CASE_PREFIX = re.compile(r"^variant '[^']*', case '[^']*': ")
+CAUSE_CHARS = 500  # a cause is told apart by its first this many characters
+# What differs between failures of one cause: request ids and call counters in a server's error
+# body, times, ports. HTTP status codes stay: a 503 and a 400 are different causes.
+_IDS = re.compile(r"\b(?=[A-Za-z_-]*\d)[A-Za-z0-9_-]{8,}\b")
+_NUMBERS = re.compile(r"(?<!HTTP )(?<![\w.])\d+(?:\.\d+)?")
+
+
+@dataclass
+class ErrorCause:
+    """One distinct reason samples failed: how many, in which variants, and one example."""
+
+    status: str  # error | timeout | rate_limited
+    cause: str  # the message without the variant and case it names
+    count: int = 0
+    variants: dict[str, int] = field(default_factory=dict)
+    example: dict[str, Any] = field(default_factory=dict)  # variant, case, sample, message
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "cause": self.cause,
+            "count": self.count,
+            "variants": dict(self.variants),
+            "example": dict(self.example),
+        }
+
+
+def cause_of(message: str | None) -> str:
+    """The message of a failed sample, less the variant and case it names."""
+    if not message:
+        return "(no message recorded)"
+    return _CASE_PREFIX.sub("", message.strip(), count=1)
+
+
+def cause_key(cause: str) -> str:
+    """What failures of one cause share: the cause less its ids and numbers (not HTTP codes)."""
+    return _NUMBERS.sub("#", _IDS.sub("…", cause[:CAUSE_CHARS]))
+
+
+def error_causes(store: Store, run_id: int) -> list[ErrorCause]:
+    """The distinct causes of the run's failed app samples, the most frequent first."""
+    query = (
+        select(
+            variants.c.name.label("variant"),
+            cases.c.case_key,
+            samples.c.sample_index,
+            samples.c.status,
+            samples.c.error,
+        )
+        .join(variants, variants.c.id == samples.c.variant_id)
+        .join(cases, cases.c.id == samples.c.case_id)
+        .where(samples.c.run_id == run_id, samples.c.role == "app", samples.c.status != "ok")
+        .order_by(samples.c.id)
+    )
+    found: dict[tuple[str, str], ErrorCause] = {}
+    with store.engine.connect() as conn:
+        for row in conn.execute(query):
+            cause = cause_of(row.error)
+            key = (str(row.status), cause_key(cause))
+            entry = found.get(key)
+            if entry is None:
+                entry = found[key] = ErrorCause(
+                    str(row.status),
+                    cause,
+                    example={
+                        "variant": str(row.variant),
+                        "case": str(row.case_key),
+                        "sample": int(row.sample_index),
+                        "message": row.error,
+                    },
+                )
+            entry.count += 1
+            entry.variants[str(row.variant)] = entry.variants.get(str(row.variant), 0) + 1
+    return sorted(found.values(), key=lambda c: -c.count)
 
 
 def as_dicts(summaries: Iterable[VariantSummary]) -> list[dict[str, Any]]:

@@ -48,6 +48,8 @@ class VariantSpec:
     model: str
     params: dict[str, Any]
     messages: list[tuple[str, str]] = field(default_factory=list)  # (role, template text)
+    # where each message's template came from: its hyouka.yaml field, and its file (None inline)
+    sources: list[tuple[tuple[str | int, ...], Path | None]] = field(default_factory=list)
     app: str | None = None
     family: str | None = None
     identity: dict[str, Any] = field(default_factory=dict)
@@ -76,8 +78,10 @@ class VariantSpec:
         return tuple(out)
 
 
-def _read_text(project: Project, value: str, field_loc: tuple[str, ...]) -> str:
-    """A template given inline, or as a file path relative to the project."""
+def _read_text(
+    project: Project, value: str, field_loc: tuple[str | int, ...]
+) -> tuple[str, Path | None]:
+    """A template given inline, or as a file path relative to the project (and that path)."""
     candidate = project.resolve(value)
     looks_like_path = (
         "\n" not in value
@@ -85,22 +89,26 @@ def _read_text(project: Project, value: str, field_loc: tuple[str, ...]) -> str:
         and (candidate.suffix in {".j2", ".jinja", ".txt", ".md", ".prompt"} or candidate.is_file())
     )
     if not looks_like_path:
-        return value
+        return value, None
     if not candidate.is_file():
         raise ConfigError(
-            f"template file '{value}' not found", project.locate(*field_loc), ".".join(field_loc)
+            f"template file '{value}' not found", project.locate(*field_loc), _dotted(field_loc)
         )
-    return candidate.read_text(encoding="utf-8")
+    return candidate.read_text(encoding="utf-8"), candidate
 
 
-def _compile(text: str, project: Project, loc: tuple[str, ...]) -> jinja2.Template:
+def _dotted(loc: tuple[str | int, ...]) -> str:
+    return ".".join(str(p) for p in loc)
+
+
+def _compile(text: str, project: Project, loc: tuple[str | int, ...]) -> jinja2.Template:
     try:
         return _ENV.from_string(text)
     except jinja2.TemplateSyntaxError as exc:
         raise ConfigError(
             f"template syntax error on its line {exc.lineno}: {exc.message}",
             project.locate(*loc),
-            ".".join(loc),
+            _dotted(loc),
         ) from None
 
 
@@ -121,14 +129,20 @@ def resolve_variant(project: Project, name: str, config: VariantConfig) -> Varia
     providers = project.config.providers
     prov = providers.get(config.provider) if config.provider else None
     model = config.model or (prov.model if prov else "")
-    messages: list[tuple[str, str]] = []
     base = ("variants", name)
+    given: list[tuple[str, str, tuple[str | int, ...]]] = []
     if config.system is not None:
-        messages.append(("system", _read_text(project, config.system, (*base, "system"))))
+        given.append(("system", config.system, (*base, "system")))
     if config.prompt is not None:
-        messages.append(("user", _read_text(project, config.prompt, (*base, "prompt"))))
+        given.append(("user", config.prompt, (*base, "prompt")))
     for i, m in enumerate(config.messages or []):
-        messages.append((m.role, _read_text(project, m.content, (*base, "messages", str(i)))))
+        given.append((m.role, m.content, (*base, "messages", i, "content")))
+    messages: list[tuple[str, str]] = []
+    sources: list[tuple[tuple[str | int, ...], Path | None]] = []
+    for role, value, loc in given:
+        text, path = _read_text(project, value, loc)
+        messages.append((role, text))
+        sources.append((loc, path))
     provider_identity = None
     if prov is not None:
         provider_identity = {
@@ -153,11 +167,15 @@ def resolve_variant(project: Project, name: str, config: VariantConfig) -> Varia
         model=model,
         params=dict(config.params),
         messages=messages,
+        sources=sources,
         app=config.app,
         family=config.family,
         identity=identity,
     )
-    spec._compiled = [(role, _compile(text, project, (*base, "prompt"))) for role, text in messages]
+    spec._compiled = [
+        (role, _compile(text, project, loc))
+        for (role, text), (loc, _) in zip(messages, sources, strict=True)
+    ]
     return spec
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy import stats as sps
 from sqlalchemy import select
 
 from hyouka.analysis import verdict as V
@@ -23,10 +24,11 @@ from hyouka.api import Workspace
 from hyouka.errors import HyoukaError, NotFoundError
 from hyouka.stats import (
     adjust_pvalues,
+    bounded_mean_interval,
     case_differences,
-    cases_needed,
-    cluster_bootstrap_mean,
     gacha_summary,
+    holm_levels,
+    more_cases_needed,
     paired_difference,
     permutation_test_paired,
     seed_welch_test,
@@ -125,31 +127,52 @@ def test_small_example_matches_hand_computation(tmp_path: Path) -> None:
     m = ws.compare("A", "B").metric("regex")
     # A passes s0, s1, s5 (3/8); B passes s0–s4 and s7 (6/8); d = B − A per case.
     assert (m.a.mean, m.b.mean, m.difference.estimate) == (0.375, 0.75, 0.375)
-    assert m.binary and m.a.method == "wilson" and m.a.samples_per_case == 1
-    z = 1.959963984540054
-    centre = (0.375 + z * z / 16) / (1 + z * z / 8)
-    half = z * math.sqrt(0.375 * 0.625 / 8 + z * z / 256) / (1 + z * z / 8)
-    assert (m.a.low, m.a.high) == pytest.approx((centre - half, centre + half))
+    assert m.binary and m.a.method == "clopper-pearson" and m.a.samples_per_case == 1
+    # One pass/fail per case: the exact Clopper–Pearson interval for 3 of 8.
+    assert (m.a.low, m.a.high) == pytest.approx(
+        (sps.beta.ppf(0.025, 3, 6), sps.beta.ppf(0.975, 4, 5))
+    )
     assert (m.difference.share_b_wins, m.difference.share_a_wins) == (0.5, 0.125)
     # 4 cases only B passes, 1 only A: McNemar exact p = 2·(C(5,4)+C(5,5))/2⁵ = 0.375;
-    # the exact sign-flip test: 12 of the 32 patterns have |sum| ≥ 3, p = 0.375 too.
+    # the exact sign-flip test: 12 of the 32 patterns have |sum| ≥ 3, p = 0.375 too. Both are
+    # reported for reference; the verdict is the calibrated t on d.
     assert m.mcnemar is not None and m.mcnemar.p_value == pytest.approx(0.375)
     assert m.sign.p_value == pytest.approx(0.375)
     assert m.permutation.method == "permutation-exact"
     assert m.permutation.p_value == pytest.approx(12 / 32)
-    assert m.primary_test == "mcnemar-exact" and not m.significant and m.gacha is None
-    # Var(d) = (5 − 8·0.375²)/7; n = 7.84888·Var(d)/0.05² = 1737.9 → 1,730 more cases.
-    assert m.power.cases_needed == pytest.approx(7.848879 * (5 - 8 * 0.375**2) / 7 / 0.0025,
-                                                 rel=1e-6)  # fmt: skip
-    assert m.power.more_cases == 1730
+    assert m.primary_test == "t-calibrated" and not m.significant and m.gacha is None
+    # d = (0, 0, 1, 1, 1, −1, 0, 1) plus a pseudo-case of weight ½ at ±1: centre = 3/8.5,
+    # var = (5.5 − 8.5·centre²)/7.5, se = √(var/8.5); 5 cases differ → df = 4.
+    centre = 3 / 8.5
+    se = math.sqrt((5.5 - 8.5 * centre**2) / 7.5 / 8.5)
+    half = sps.t.ppf(0.975, 4) * se
     d = m.difference
+    assert (d.centre, d.t_se, d.df) == pytest.approx((centre, se, 4))
+    assert (d.low, d.high) == pytest.approx((centre - half, 1.0))  # clipped at +1
+    assert m.p_value == pytest.approx(2 * sps.t.sf(centre / se, 4))
+    # Planning: the fewest N more cases for which the t test on all 8 + N cases finds a true
+    # difference of 0.05 with 80% (conditional power: the 8 cases and their +0.375 stay in),
+    # with Var(d) = (5 − 8·0.375²)/7 and df = 5/8·(8 + N) − 1, scanned here directly.
+    # The SD is averaged over its uncertainty: σ = s·√(4/χ²₄) at the 5%, 15%, …, 95% points.
+    s_hat = math.sqrt((5 - 8 * 0.375**2) / 7)
+    sds = s_hat * np.sqrt(4 / sps.chi2.ppf(1 - np.arange(0.05, 1.0, 0.1), 4))
+
+    def power(more: int) -> float:
+        total = 8 + more
+        crit = sps.t.ppf(0.975, max(5 / 8 * total - 1, 1))
+        z = (more * 0.05 + 8 * 0.375 - crit * sds * math.sqrt(total)) / (sds * math.sqrt(more))
+        return float(np.mean(sps.norm.cdf(z)))
+
+    more = next(k for k in range(1, 10_000) if power(k) >= 0.8)
+    need = 8 + more
     assert V.metric_sentence(m, "A", "B", "en") == (
         f"Not distinguishable from noise on `regex`: +0.38 (95% CI {V.signed(d.low)} to "
-        f"{V.signed(d.high)}); about 1,700 more cases would settle a 0.05 difference."
+        f"{V.signed(d.high)}); about {V.about(need - 8)} more cases would settle a 0.05 "
+        "difference."
     )
     assert V.metric_sentence(m, "A", "B", "ja") == (
         f"`regex` ではノイズと区別できない: +0.38 (95%CI {V.signed(d.low)}〜{V.signed(d.high)})。"
-        "0.05 の差を見極めるには、あと約 1,700 ケース必要。"
+        f"0.05 の差を見極めるには、あと約 {V.about(need - 8)} ケース必要。"
     )
 
 
@@ -161,23 +184,31 @@ def test_numbers_equal_the_engine_on_the_same_arrays(noisy: Workspace) -> None:
     m = result.metric("correct")
     a, b = store_matrix(noisy, "A", "correct"), store_matrix(noisy, "B", "correct")
     assert a.shape == b.shape == (40, 5)
-    assert result.seed == 11 and m.difference.seed == 11
-    assert m.difference == paired_difference(a, b, seed=11)
-    boot_a = cluster_bootstrap_mean(a, seed=11)
-    assert (m.a.mean, m.a.low, m.a.high, m.a.se) == (
-        boot_a.estimate, boot_a.low, boot_a.high, boot_a.se,
-    )  # fmt: skip
+    assert result.seed == 11
+    # Holm over the three metrics decides the level of each printed interval.
+    found = result.first.metrics
+    levels = holm_levels([x.p_value for x in found], alpha=0.05)
+    level = float(levels[[x.metric for x in found].index("correct")])
+    assert m.difference == paired_difference(a, b).at(level)
+    assert m.unadjusted == (paired_difference(a, b).low, paired_difference(a, b).high)
+    arm_a = bounded_mean_interval(a.mean(axis=1), max_trials=200)
+    assert (m.a.mean, m.a.low, m.a.high, m.a.method) == pytest.approx(
+        (arm_a.estimate, arm_a.low, arm_a.high, "korn-graubard")
+    )
     assert m.a.within_sd == math.sqrt(variance_components(a).within_var)
     d = case_differences(a, b)
     assert m.sign == sign_test(d)
     assert m.permutation == permutation_test_paired(d, n_resamples=10_000, seed=11)
     assert m.gacha == gacha_summary(a, b)
-    assert m.mcnemar is None and m.primary_test == "permutation-monte-carlo"
+    assert m.mcnemar is None and m.primary_test == "t-calibrated"
     sig_a = variance_components(a).within_var
     sig_b = variance_components(b).within_var
     omega2 = max(float(d.var(ddof=1)) - sig_a / 5 - sig_b / 5, 0.0)
-    need = cases_needed(0.05, omega2=omega2, sigma2_a=sig_a, sigma2_b=sig_b, k_a=5, k_b=5)
-    assert m.power.cases_needed == pytest.approx(need)
+    assert m.power.omega2 == pytest.approx(omega2)
+    share = np.count_nonzero(d) / 40
+    more = more_cases_needed(0.05, float(d.mean()), float(d.var(ddof=1)), 40, alpha=0.05 / 3,
+                             differ_share=share)  # fmt: skip
+    assert m.power.more_cases == more and m.power.alpha == pytest.approx(0.05 / 3)
 
 
 def test_numeric_metric_uses_the_scores_value(noisy: Workspace) -> None:
@@ -185,7 +216,7 @@ def test_numeric_metric_uses_the_scores_value(noisy: Workspace) -> None:
     a, b = store_matrix(noisy, "A", "quality"), store_matrix(noisy, "B", "quality")
     assert not m.binary and m.higher_is_better
     assert m.difference.estimate == pytest.approx(float(np.mean(b) - np.mean(a)))
-    assert m.difference == paired_difference(a, b, seed=0)
+    assert m.difference == paired_difference(a, b)
 
 
 def test_clear_difference_reads_b_is_better_in_both_languages(noisy: Workspace) -> None:
@@ -193,13 +224,16 @@ def test_clear_difference_reads_b_is_better_in_both_languages(noisy: Workspace) 
     assert m.significant and m.b_better and m.p_adjusted < 0.001
     d, g = m.difference, m.gacha
     assert g is not None
-    nums = f"{V.signed(d.estimate)} (95% CI {V.signed(d.low)} to {V.signed(d.high)})"
+    # Three metrics: the interval is at the level Holm tested `correct` at, not 95%.
+    level = V.level_text(d.level)
+    assert d.level > 0.95 and level in ("97.5", "98.3")
+    nums = f"{V.signed(d.estimate)} ({level}% CI {V.signed(d.low)} to {V.signed(d.high)})"
     share = round(m.share_favouring_b * 100)
     assert V.metric_sentence(m, "A", "B", "en") == (
         f"B is better than A on `correct`: {nums}, {share}% of cases favour B; "
         f"the difference is {V.ratio_text(g.ratio)}× the sample-to-sample spread."
     )
-    nums_ja = f"{V.signed(d.estimate)} (95%CI {V.signed(d.low)}〜{V.signed(d.high)})"
+    nums_ja = f"{V.signed(d.estimate)} ({level}%CI {V.signed(d.low)}〜{V.signed(d.high)})"
     assert V.metric_sentence(m, "A", "B", "ja") == (
         f"B は A より `correct` で良い: {nums_ja}、{share}% のケースで B が優位。"
         f"差はサンプル間のばらつきの {V.ratio_text(g.ratio)} 倍。"
@@ -234,11 +268,21 @@ def test_holm_correction_across_metrics_and_comparisons(noisy: Workspace) -> Non
     np.testing.assert_allclose([m.p_adjusted for m in found], expected)
     assert all(m.significant == (m.p_adjusted < 0.05) for m in found)
     assert V.compare_notes(result, "en") == [
-        "p-values are Holm-adjusted across 6 tests (3 metrics × 2 comparisons)."
+        "p-values and the intervals beside the verdicts are Holm-adjusted across 6 tests "
+        "(3 metrics × 2 comparisons): each such interval is at the level Holm tested its metric "
+        "at, so it excludes 0 exactly when the verdict says there is a difference; “more cases” "
+        "plans for α/6; the A and B columns are not adjusted."
     ]
     assert V.compare_notes(noisy.compare("A", "B"), "ja") == [
-        "p 値は 3 件の検定（3 指標）について Holm 法で補正済み。"
+        "p 値と判定に添えた区間は 3 件の検定（3 指標）について Holm 法で補正済み。各区間は Holm "
+        "法がその指標を検定した水準の区間なので、差があると判定したときに限り 0 を含まない。"
+        "「あと何ケース」は α/3 で計算。A・B 各列の区間は補正なし。"
     ]
+    # Each interval is at its Holm level and agrees with the verdict.
+    levels = holm_levels([m.p_value for m in found], alpha=0.05)
+    for m, level in zip(found, levels, strict=True):
+        assert m.difference.level == pytest.approx(level)
+        assert m.significant == (m.difference.low > 0 or m.difference.high < 0)
     # The baseline's estimate is computed once and reused for both comparisons.
     assert result.comparisons[0].metrics[0].a is result.comparisons[1].metrics[0].a
 

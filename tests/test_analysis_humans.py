@@ -209,9 +209,12 @@ def test_ranking_matches_the_engine_on_the_same_votes(store: HumanStore) -> None
     score = {"a": 1.0, "b": 0.0, "tie": 0.5, "both_bad": 0.5}
     outcomes = [score[verdict_of(p, i)] for i in range(N_ITEMS) for p in PEOPLE]
     ids = [store.variant["A"], store.variant["B"]]
-    votes = aggregate_votes([ids[0]] * 60, [ids[1]] * 60, outcomes, items=ids)
+    # Five raters: the bootstrap resamples raters (a rater's votes share their taste).
+    raters = [p for _ in range(N_ITEMS) for p in PEOPLE]
+    votes = aggregate_votes([ids[0]] * 60, [ids[1]] * 60, outcomes, items=ids, clusters=raters)
     expected = bradley_terry(votes, n_boot=200, seed=3)
     assert human.bt is not None
+    assert (human.bt.cluster, human.bt.n_clusters) == ("rater", 5)
     np.testing.assert_allclose(human.bt.elo, expected.elo)
     np.testing.assert_allclose(human.bt.low, expected.low)
     np.testing.assert_allclose(human.bt.se_elo, expected.se_elo)
@@ -345,13 +348,14 @@ def test_judge_against_human_majority(store: HumanStore) -> None:
 
 
 def test_ppi_win_rate_uses_judge_only_pairs(store: HumanStore) -> None:
-    report = store.ws.agreement("ab", n_boot=100)
+    # 12 human-labelled items: below the default floor of 30, so lowered here on purpose.
+    report = store.ws.agreement("ab", n_boot=100, ppi_min_labels=10)
     win = next(p for p in report.ppi if p.kind == "win_rate")
     b_score = {"a": 0.0, "b": 1.0, "tie": 0.5, "both_bad": 0.5}
     y = [np.mean([b_score[verdict_of(p, i)] for p in PEOPLE]) for i in range(N_ITEMS)]
     yhat = [b_score[judge_verdict(i)] for i in range(N_ITEMS)]
     unlabeled = [b_score[judge_verdict(i)] for i in range(N_ITEMS, N_CASES)]
-    expected = ppi_mean(y, yhat, unlabeled)
+    expected = ppi_mean(y, yhat, unlabeled, min_labels=10)
     assert (win.a, win.b, win.judge) == ("A", "B", "judge-x")
     assert win.estimate.estimate == pytest.approx(expected.estimate)
     assert win.estimate.se == pytest.approx(expected.se)
@@ -359,7 +363,7 @@ def test_ppi_win_rate_uses_judge_only_pairs(store: HumanStore) -> None:
 
 
 def test_ppi_rating_mean_and_difference(store: HumanStore) -> None:
-    report = store.ws.agreement("ab", n_boot=100)
+    report = store.ws.agreement("ab", n_boot=100, ppi_min_labels=10)
     kinds = {(p.kind, p.a) for p in report.ppi}
     assert ("rating_mean", "A") in kinds and ("rating_mean", "B") in kinds
     diff = next(p for p in report.ppi if p.kind == "rating_difference")
@@ -368,11 +372,28 @@ def test_ppi_rating_mean_and_difference(store: HumanStore) -> None:
     judge_b = [4.0 if i % 2 else 3.0 for i in range(N_CASES)]
     expected = ppi_mean(
         np.subtract(human_b, human_a), np.subtract(judge_b[:N_ITEMS], 3.0),
-        np.subtract(judge_b[N_ITEMS:], 3.0),
+        np.subtract(judge_b[N_ITEMS:], 3.0), min_labels=10,
     )  # fmt: skip
     assert diff.estimate.estimate == pytest.approx(expected.estimate)
     assert diff.estimate.n_labeled == N_ITEMS
     assert "PPI++ human rating B − A" in V.ppi_sentence(diff, "en")
+
+
+def test_ppi_with_too_few_labels_is_listed_not_estimated(store: HumanStore) -> None:
+    """Issue 17, defect 8: PPI++ from 12 labels covered ~85%; by default it is refused, and
+    the report says so for each estimate with the counts."""
+    report = store.ws.agreement("ab", n_boot=100)
+    assert report.ppi == ()
+    win = next(p for p in report.ppi_skipped if p.kind == "win_rate")
+    assert (win.a, win.b, win.n_labeled, win.n_unlabeled, win.min_labels) == ("A", "B", 12, 18, 30)
+    assert V.ppi_skipped_sentence(win, "en") == (
+        "[judge-x] PPI++ human win rate of B over A not estimated: 12 human-labelled items, at "
+        "least 30 are needed for an interval that covers (fewer under-cover; --min-labels "
+        "lowers the floor)."
+    )
+    assert "推定していません" in V.ppi_skipped_sentence(win, "ja")
+    kinds = {p.kind for p in report.ppi_skipped}
+    assert kinds == {"win_rate", "rating_mean", "rating_difference"}
 
 
 def test_unknown_campaign_names_the_known_ones(store: HumanStore) -> None:
@@ -381,12 +402,12 @@ def test_unknown_campaign_names_the_known_ones(store: HumanStore) -> None:
 
 
 def test_ppi_with_a_judge_score_metric(store: HumanStore) -> None:
-    report = store.ws.agreement("ab", judge_metric="rubric", n_boot=100)
+    report = store.ws.agreement("ab", judge_metric="rubric", n_boot=100, ppi_min_labels=10)
     got = {(p.kind, p.a): p for p in report.ppi if p.judge == "rubric"}
     mean_b = got[("rating_mean", "B")].estimate
     human_b = [np.mean([rating_of(p, i)[1] for p in PEOPLE]) for i in range(N_ITEMS)]
     judged = [rubric_of("B", i) for i in range(N_CASES)]
-    expected = ppi_mean(human_b, judged[:N_ITEMS], judged[N_ITEMS:])
+    expected = ppi_mean(human_b, judged[:N_ITEMS], judged[N_ITEMS:], min_labels=10)
     assert mean_b.estimate == pytest.approx(expected.estimate)
     assert mean_b.lam == pytest.approx(expected.lam) and mean_b.n_unlabeled == 18
     assert ("rating_difference", "A") in got

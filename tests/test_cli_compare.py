@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from hyouka.analysis import verdict as V
 from hyouka.api import Workspace
 from hyouka.cli.main import cli
 from tests.test_analysis_compare import noisy_project
@@ -34,7 +35,8 @@ def test_compare_prints_tables_and_the_english_verdict(project: tuple[Path, Work
     assert "• B is better than A on `correct`: " in out
     assert f"{round(m.share_favouring_b * 100)}% of cases favour B" in out
     assert "• A and B scored the same on all 40 cases on `half`." in out
-    assert "p-values are Holm-adjusted across 3 tests (3 metrics)." in out
+    assert "p-values and the intervals beside the verdicts are Holm-adjusted across 3 tests " in out
+    assert f"{V.level_text(m.difference.level)}%" in out  # each row shows its interval's level
 
 
 def test_compare_speaks_japanese_from_the_environment(project: tuple[Path, Workspace]) -> None:
@@ -57,7 +59,9 @@ def test_compare_json_has_every_number_and_the_seed(project: tuple[Path, Workspa
                 "p_adjusted", "significant", "power", "seed_level", "verdict",
                 "share_favouring_b"):  # fmt: skip
         assert key in correct, key
-    assert correct["difference"]["seed"] == 7 and correct["difference"]["n_boot"] == 2000
+    # The interval is analytic; the seed drives only the reference permutation test.
+    assert correct["difference"]["method"] == "t-calibrated"
+    assert correct["permutation"]["detail"] == "seed=7"
     for key in ("mean", "low", "high", "se", "method", "n_cases", "within_sd"):
         assert correct["a"][key] is not None, key
     assert set(correct["gacha"]) >= {"ratio", "prob_b_beats_a", "pooled_within_sd"}
@@ -89,7 +93,7 @@ def test_ranking_and_agreement_commands(store: HumanStore) -> None:  # noqa: F81
     assert code == 0
     assert "キャンペーン ab: 一致度（一対比較の勝者、名義尺度、12 アイテム、評価者 5 人）" in out
     assert "operators は B を好む、researchers は A を好む" in out
-    code, out, _ = _run(["agreement", "ab", "--json", "--boot", "100"], root)
+    code, out, _ = _run(["agreement", "ab", "--json", "--boot", "100", "--min-labels", "10"], root)
     data = json.loads(out)
     assert [s["kind"] for s in data["sections"]] == ["pairwise", "rating"]
     assert data["sections"][0]["alpha"]["n_boot"] == 100

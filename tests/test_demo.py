@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -50,6 +51,20 @@ def test_demo_quick_runs_the_whole_loop_offline(tmp_path: Path) -> None:
     ):
         assert text in out, f"{text!r} missing from the demo summary:\n{out[-4000:]}"
     assert "failed checks" in out  # the 135M model fails some checks, and the demo says why
+    # One line per project at the top of the results says which variant came out best.
+    found = out.split("what the demo found", 1)[1]
+    for project in ("support-en", "rag-ja"):
+        assert re.search(rf"\n\s+• {project}: (best: \S+ — |no clear best — )", found), found[:800]
+    # Every verdict line names the two variants it compares (both projects are compared).
+    names = {"support-en": ("polite", "concise", "steps"),
+             "rag-ja": ("extractive", "llm-top3-concise", "llm-top5-detailed")}  # fmt: skip
+    ends = {"support-en": "rag-ja: results", "rag-ja": "let people judge"}
+    for project, variants in names.items():
+        section = out.split(f"{project}: results", 1)[1].split(ends[project], 1)[0]
+        lines = re.findall(r"^  • (.+)$", section, flags=re.MULTILINE)
+        assert lines, f"no verdicts for {project}"
+        for line in lines:
+            assert sum(1 for v in variants if re.search(rf"\b{re.escape(v)}\b", line)) == 2, line
     # The comparison speaks in sentences with intervals, whatever it concludes.
     assert "95% CI" in out
     report = (folder / "support-en" / "report.html").read_text(encoding="utf-8")

@@ -142,8 +142,11 @@ def test_significantly_worse_uses_the_paired_interval_and_respects_direction_and
     d = rule.details
     assert d["higher_is_better"] is False and d["n_cases"] == 8
     # 「よ。ほかに何か?」 adds 8 characters to every answer: B − A is exactly +8 on every case.
-    assert d["estimate"] == pytest.approx(8.0) and d["low"] == d["high"] == pytest.approx(8.0)
-    assert "B − A = +8 [+8, +8]" in rule.message and "lower is better" in rule.message
+    # Eight identical differences are still only eight cases: the calibrated t interval is not
+    # zero-width (issue 17), but it lies far above 0.
+    assert d["estimate"] == pytest.approx(8.0) and 0 < d["low"] < 8.0 < d["high"]
+    assert f"B − A = +8 [{d['low']:+.4g}, {d['high']:+.4g}]" in rule.message
+    assert "calibrated t CI" in rule.message and "lower is better" in rule.message
     lenient = run_gate(
         ws.store, ws.name, "prod", "long", project=ws.project, metrics=["distance"], margin=10
     )

@@ -28,30 +28,30 @@ def printed(value: float, text: str) -> bool:
 
 
 def test_ppi_plus_plus_matches_ppi_python_p1() -> None:
-    res = ppi_mean(Y, YHAT, YHAT_U, level=0.90)
+    res = ppi_mean(Y, YHAT, YHAT_U, level=0.90, reference=True)
     assert printed(res.lam, "0.429")
     assert printed(res.estimate, "0.7286")
     assert printed(res.low, "0.517159") and printed(res.high, "0.940041")
 
 
 def test_classical_and_plain_ppi_match_p1() -> None:
-    classical = ppi_mean(Y, YHAT, YHAT_U, level=0.90, lam=0.0)
+    classical = ppi_mean(Y, YHAT, YHAT_U, level=0.90, lam=0.0, reference=True)
     assert classical.estimate == pytest.approx(0.7)
     assert printed(classical.low, "0.461638") and printed(classical.high, "0.938362")
-    plain = ppi_mean(Y, YHAT, YHAT_U, level=0.90, lam=1.0)
+    plain = ppi_mean(Y, YHAT, YHAT_U, level=0.90, lam=1.0, reference=True)
     assert printed(plain.estimate, "0.766667")
     assert printed(plain.low, "0.501631") and printed(plain.high, "1.031702")
 
 
 def test_lambda_zero_equals_classical_estimate() -> None:
-    res = ppi_mean(Y, YHAT, YHAT_U, lam=0.0)
+    res = ppi_mean(Y, YHAT, YHAT_U, lam=0.0, min_labels=10)
     assert res.estimate == res.classical_estimate
     assert res.se == pytest.approx(res.classical_se)
 
 
 def test_ppi_corrects_a_biased_judge_p2() -> None:
     # Judge = truth + 2 on labelled items and a constant 2 elsewhere → estimate 0.
-    res = ppi_mean(Y, Y + 2, np.full(30, 2.0))
+    res = ppi_mean(Y, Y + 2, np.full(30, 2.0), min_labels=10)
     assert res.estimate == pytest.approx(0.0, abs=1e-12)
 
 

@@ -31,13 +31,21 @@ def printed(value: float, text: str) -> bool:
 
 def test_paired_se_matches_e3_and_pairing_shrinks_it() -> None:
     # statistics.md defines d = A − B = 0.3; hyouka reports B − A.
-    res = paired_difference(A, B, n_boot=500, seed=1)
+    res = paired_difference(A, B)
     assert res.estimate == pytest.approx(-0.3)
     assert printed(res.se, "0.1527525")
     assert printed(res.se_unpaired, "0.2236068")
     assert printed(res.correlation, "0.5345225")
     assert (res.share_b_wins, res.share_a_wins, res.share_ties) == (0.0, 0.3, 0.7)
-    assert res.seed == 1 and res.n_boot == 500
+    # The interval: d = three −1s and seven 0s plus a pseudo-case of weight ½ at ±1, so
+    # centre = −3/10.5, var = (3 + 0.5 − 10.5·centre²)/9.5, se = √(var/10.5), and df = 3 − 1.
+    centre = -3 / 10.5
+    se = ((3.5 - 10.5 * centre**2) / 9.5 / 10.5) ** 0.5
+    half = sps.t.ppf(0.975, 2) * se
+    assert (res.centre, res.t_se, res.df, res.n_differ) == pytest.approx((centre, se, 2, 3))
+    assert (res.low, res.high) == pytest.approx((centre - half, min(centre + half, 1.0)))
+    assert res.p_value == pytest.approx(2 * sps.t.sf(abs(centre) / se, 2))
+    assert res.method == "t-calibrated" and res.bound == 1.0
 
 
 def test_mcnemar_matches_e3_exact_and_chi2() -> None:
@@ -63,7 +71,7 @@ def test_paired_difference_averages_samples_within_case_first() -> None:
     b_cases = ["c0", "c1", "c2"]
     d = case_differences(a_vals, b_vals, a_cases=a_cases, b_cases=b_cases)
     assert list(d) == [0.75, 0.0, 0.5]
-    res = paired_difference(a_vals, b_vals, a_cases=a_cases, b_cases=b_cases, n_boot=200)
+    res = paired_difference(a_vals, b_vals, a_cases=a_cases, b_cases=b_cases)
     assert res.estimate == pytest.approx(1.25 / 3)
     assert res.share_b_wins == pytest.approx(2 / 3)
 

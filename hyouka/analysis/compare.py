@@ -1,13 +1,21 @@
 """Is B really better than A, or was it the gacha? Per metric, paired by case.
 
-For every check metric: each arm's mean with an interval that respects the samples' nesting in
-cases (Wilson for a pass rate with one sample per case, a case-level bootstrap otherwise); the
-paired difference B − A with a case-level bootstrap interval; the exact sign test, the
-sign-flip permutation test and (pass/fail, one sample) McNemar; the share of cases where B
+One procedure per statement: for every check metric the verdict, its p-value and the interval
+printed beside it all come from one calibrated t interval on the per-case differences B − A
+(``hyouka.stats.calibrated_t``; the case is the cluster, samples are averaged within it). The
+p-values of all metrics and comparisons are Holm-adjusted together and each interval is shown
+at the level Holm tested its metric at, so "B is better" always comes with an interval that
+excludes 0 and "not distinguishable" with one that contains it. Each arm's mean gets a
+Clopper–Pearson (one pass/fail per case) or Korn–Graubard interval at the nominal level.
+
+Also per metric: the exact sign test, the sign-flip permutation test and (pass/fail, one
+sample) McNemar for reference (they do not decide the verdict); the share of cases where B
 wins; the gacha (within-case spread, the difference in multiples of it, P(B beats A on a fresh
-draw)); and how many more cases, samples or seeds would settle a ``delta`` difference. When the
-arms are replicate fine-tunes (a ``family``), Welch's t-test on the seed means as well.
-The p-values of all metrics and comparisons are Holm-adjusted together.
+draw)); whether the whole interval lies within ±``delta`` (equivalence); and how many more
+cases, samples or seeds would settle a ``delta`` difference at the level Holm may test it at.
+Metrics with fewer than ``MIN_CASES`` shared cases are not compared; each is listed with the
+reason. When the arms are replicate fine-tunes (a ``family``), Welch's t-test on the seed
+means as well.
 """
 
 from __future__ import annotations
@@ -21,11 +29,13 @@ import numpy as np
 from hyouka.analysis.data import (
     Arm,
     MetricInfo,
+    RuleScores,
     ScoreData,
     VariantInfo,
     family_of,
     load_scores,
     resolve_arm,
+    rule_scores,
     variants_in_run,
 )
 from hyouka.errors import HyoukaError
@@ -36,41 +46,58 @@ from hyouka.stats import (
     TestResult,
     WelchResult,
     adjust_pvalues,
+    bounded_mean_interval,
     case_differences,
-    cases_needed,
-    cluster_bootstrap_mean,
+    clopper_pearson_interval,
     gacha_summary,
+    holm_levels,
     mcnemar_from_outcomes,
-    mean_ci,
+    more_cases_needed,
     paired_difference,
     permutation_test_paired,
     seed_welch_test,
     seeds_needed,
     sign_test,
+    variance_allowed,
     variance_components,
-    wilson_interval,
 )
 from hyouka.stats._common import FloatArray, IntArray
+from hyouka.stats.paired import MIN_CASES
 from hyouka.store.store import RunInfo, Store
 
-# The Monte Carlo permutation test draws resamples × cases random signs. Capping that product
-# at 4 million keeps one test under ~0.3 s at 2,000 cases (10,000 × 2,000 took 2.3 s); 2,000
+# The Monte Carlo permutation test (reported for reference) draws resamples × cases random
+# signs. Capping that product at 4 million keeps one test under ~0.3 s at 2,000 cases; 2,000
 # resamples still give a p-value near 0.05 to ±0.01. Exact enumeration is used up to 16 cases.
 PERMUTATION_BUDGET = 4_000_000
 MIN_PERMUTATIONS = 2_000
-# Below a few hundred cases the normal interval under-covers (Bowyer et al. 2025); above it
-# the case-level bootstrap gives the same interval at 0.2 s per arm and metric (2,000 cases).
-CLT_MIN_CASES = 300
 
 
 @dataclass(frozen=True)
 class Settings:
+    """One knob for confidence: ``level``; the significance level is α = 1 − level."""
+
     level: float = 0.95
-    alpha: float = 0.05
     power: float = 0.8
     delta: float = 0.05
-    n_boot: int = 2000
     seed: int = 0
+
+    @property
+    def alpha(self) -> float:
+        return round(1.0 - self.level, 12)
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """The range a metric's values live in: ``exact`` when it is [0, 1] (pass rates, 0–1
+    scores), else the range observed in the run (used to scale, never to clip)."""
+
+    low: float
+    high: float
+    exact: bool
+
+    @property
+    def width(self) -> float:
+        return self.high - self.low
 
 
 @dataclass(frozen=True)
@@ -81,25 +108,32 @@ class ArmEstimate:
     low: float
     high: float
     se: float
-    method: str  # wilson | cluster-bootstrap | case-clt
+    method: str  # clopper-pearson | korn-graubard
     n_cases: int
     n_samples: int
     samples_per_case: float
     within_sd: float | None  # sample-to-sample spread inside a case (None with one sample)
     between_var: float | None
+    level: float
 
 
 @dataclass(frozen=True)
 class PowerPlan:
-    """How much more data would settle a ``delta`` difference (80% power, two-sided α)."""
+    """How much more data would settle a ``delta`` difference with ``power``.
+
+    Planned for the decision compare makes: the calibrated t test at ``alpha`` = α/m, the
+    strictest level Holm may test this metric at among ``n_tests`` tests. ``cases_needed``
+    is the current cases plus ``more_cases`` (see :func:`power_plan`).
+    """
 
     delta: float
     alpha: float
     power: float
+    n_tests: int
     omega2: float  # across-case variance of the true difference
     sigma2_a: float  # within-case variance per arm (0 when there is one sample per case)
     sigma2_b: float
-    cases_needed: float | None
+    cases_needed: int | None
     more_cases: int | None
     samples_per_case_needed: int | None  # at the current number of cases; None if not enough
     more_seeds: int | None  # per arm, for families
@@ -121,7 +155,14 @@ class SeedLevel:
 
 @dataclass(frozen=True)
 class MetricComparison:
-    """B vs A on one metric. ``p_value`` is the primary test's; ``p_adjusted`` is Holm's."""
+    """B vs A on one metric.
+
+    ``difference`` carries the interval at the level Holm tested this metric at
+    (``difference.level``); ``unadjusted`` is the same interval at the nominal level.
+    ``p_value`` is the calibrated t test's p, ``p_adjusted`` Holm's, and ``significant`` is
+    True exactly when the printed interval excludes 0. ``equivalent``: not significant and
+    the whole printed interval lies within ±delta.
+    """
 
     metric: str
     check: str
@@ -130,6 +171,7 @@ class MetricComparison:
     a: ArmEstimate
     b: ArmEstimate
     difference: PairedDifference
+    unadjusted: tuple[float, float]
     sign: TestResult
     permutation: TestResult
     mcnemar: TestResult | None
@@ -138,6 +180,7 @@ class MetricComparison:
     p_value: float
     p_adjusted: float
     significant: bool
+    equivalent: bool
     identical: bool  # every case has exactly the same mean in both arms
     power: PowerPlan
     seed_level: SeedLevel | None
@@ -154,6 +197,38 @@ class MetricComparison:
 
 
 @dataclass(frozen=True)
+class SkippedMetric:
+    """A metric that was not compared, and why.
+
+    ``reason``: ``only-a`` / ``only-b`` (scores for one side only), ``none`` (no ok scores for
+    either), ``too-few`` (fewer than ``MIN_CASES`` cases with scores on both sides).
+    ``mean_a``/``mean_b`` are the plain means of the case means each side has (None if none).
+    """
+
+    metric: str
+    reason: str
+    n_cases_a: int
+    n_cases_b: int
+    n_shared: int
+    mean_a: float | None
+    mean_b: float | None
+    minimum: int = MIN_CASES
+
+
+@dataclass(frozen=True)
+class RuleRow:
+    """One rule of a check with several (per-case checks), described, not tested: such a rule
+    usually applies to one or a few cases. Means are over the cases both arms have."""
+
+    metric: str
+    rule: str
+    n_cases: int
+    mean_a: float
+    mean_b: float
+    cases: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class PairComparison:
     """B vs A over every metric they share."""
 
@@ -164,6 +239,8 @@ class PairComparison:
     n_cases: int
     dropped_cases: int
     metrics: tuple[MetricComparison, ...]
+    skipped: tuple[SkippedMetric, ...] = ()
+    rules: tuple[RuleRow, ...] = ()
 
     def metric(self, label: str) -> MetricComparison:
         for m in self.metrics:
@@ -182,7 +259,6 @@ class CompareResult:
     alpha: float
     delta: float
     power: float
-    n_boot: int
     correction: str
     n_tests: int
     comparisons: tuple[PairComparison, ...]
@@ -204,72 +280,99 @@ def _counts(mat: FloatArray) -> IntArray:
     return counts
 
 
-def arm_estimate(mat: FloatArray, binary: bool, s: Settings) -> ArmEstimate:
+def metric_bounds(values: FloatArray, binary: bool) -> Bounds:
+    """[0, 1] for pass rates and 0–1 scores; otherwise the range seen in the run."""
+    if values.size == 0 or binary or (values.min() >= 0 and values.max() <= 1):
+        return Bounds(0.0, 1.0, True)
+    lo, hi = float(values.min()), float(values.max())
+    if hi == lo:
+        pad = max(abs(lo), 1.0)
+        return Bounds(lo - pad, hi + pad, False)
+    return Bounds(lo, hi, False)
+
+
+def arm_estimate(
+    mat: FloatArray, binary: bool, s: Settings, bounds: Bounds | None = None
+) -> ArmEstimate:
     """Mean of case means with an interval that treats the case, not the sample, as the unit.
 
-    One pass/fail per case: Wilson. Fewer than ``CLT_MIN_CASES`` cases: a case-level
-    bootstrap. More: the normal interval on case means (sd(case means)/√n, which already
-    holds both the between-case and the within-case variance; statistics.md §1.3).
+    One pass/fail per case: Clopper–Pearson (exact). Otherwise Korn–Graubard on the case
+    means within the metric's ``bounds`` (:func:`hyouka.stats.bounded_mean_interval`): an
+    effective sample size from the case-level SE, so an all-pass arm with five samples per
+    case gets the interval of as many pass/fail cases, never a zero-width [1, 1].
     """
     counts = _counts(mat)
     n = mat.shape[0]
+    b = bounds or metric_bounds(mat[~np.isnan(mat)], binary)
     vc = variance_components(mat) if counts.max() > 1 and n >= 2 else None
     n_samples = int(counts.sum())
+    means = np.nanmean(mat, axis=1)
+    se = float(means.std(ddof=1) / math.sqrt(n)) if n >= 2 else float("nan")
     if binary and counts.max() == 1:
-        w = wilson_interval(float(np.nansum(mat)), n, level=s.level)
-        se = math.sqrt(w.estimate * (1 - w.estimate) / n)
-        low, high, mean, method = w.low, w.high, w.estimate, "wilson"
-    elif n >= CLT_MIN_CASES:
-        means = np.nanmean(mat, axis=1)
-        est = mean_ci(means, level=s.level)
-        low, high, mean, se, method = est.low, est.high, est.estimate, est.se, "case-clt"
+        iv = clopper_pearson_interval(round(float(np.nansum(mat))), n, level=s.level)
     else:
-        bm = cluster_bootstrap_mean(mat, level=s.level, n_boot=s.n_boot, seed=s.seed)
-        low, high, mean, se, method = bm.low, bm.high, bm.estimate, bm.se, "cluster-bootstrap"
+        iv = bounded_mean_interval(
+            means, bounds=(b.low, b.high), level=s.level,
+            max_trials=float(n_samples) if binary else None,
+        )  # fmt: skip
     return ArmEstimate(
-        mean=mean,
-        low=low,
-        high=high,
+        mean=float(means.mean()),
+        low=iv.low,
+        high=iv.high,
         se=se,
-        method=method,
-        n_cases=int(mat.shape[0]),
+        method=iv.method,
+        n_cases=n,
         n_samples=n_samples,
-        samples_per_case=n_samples / mat.shape[0],
+        samples_per_case=n_samples / n,
         within_sd=math.sqrt(vc.within_var) if vc else None,
         between_var=vc.between_var if vc else None,
+        level=s.level,
     )
 
 
 # ----------------------------------------------------------------------------- power
 
 
-def _z2(s: Settings) -> float:
-    # cases_needed(δ=1, ω²=1) is exactly (z_{1−α/2} + z_power)²: reuse the engine's constant.
-    return cases_needed(1.0, omega2=1.0, alpha=s.alpha, power=s.power)
-
-
 def power_plan(
-    d: FloatArray, a: ArmEstimate, b: ArmEstimate, s: Settings, more_seeds: int | None
+    diff: PairedDifference,
+    a: ArmEstimate,
+    b: ArmEstimate,
+    s: Settings,
+    n_tests: int,
+    more_seeds: int | None,
 ) -> PowerPlan:
-    """Cases (Miller 2024 §5), or samples per case, needed to detect ``delta``."""
+    """Cases, or samples per case, for the compare test to detect ``delta`` with ``power``.
+
+    More cases: conditional power (:func:`hyouka.stats.more_cases_needed`): the cases already
+    run stay in the final test, so the plan starts from their estimate and asks how many
+    more make the t test at α/m find a true ``delta`` with ``power``. More samples per case:
+    Var(d) per case is split as ω² + σ²_A/K_A + σ²_B/K_B (Miller 2024 §5) and the noncentral t
+    at the current number of cases says which K would do.
+    """
     sig_a = a.within_sd**2 if a.within_sd is not None else 0.0
     sig_b = b.within_sd**2 if b.within_sd is not None else 0.0
     k_a, k_b = a.samples_per_case, b.samples_per_case
-    var_d = float(d.var(ddof=1))
+    n = diff.n_cases
+    var_d = diff.se**2 * n
     omega2 = max(var_d - sig_a / k_a - sig_b / k_b, 0.0)
-    if var_d == 0 or s.delta == 0:
-        return PowerPlan(s.delta, s.alpha, s.power, omega2, sig_a, sig_b, None, None, None,
-                         more_seeds)  # fmt: skip
-    need = cases_needed(
-        s.delta, omega2=omega2, sigma2_a=sig_a, sigma2_b=sig_b, k_a=k_a, k_b=k_b,
-        alpha=s.alpha, power=s.power,
-    )  # fmt: skip
-    budget = d.size * s.delta**2 / _z2(s)  # the per-case variance the current n can afford
+    alpha = s.alpha / max(n_tests, 1)
+    empty = PowerPlan(s.delta, alpha, s.power, n_tests, omega2, sig_a, sig_b, None, None, None,
+                      more_seeds)  # fmt: skip
+    if var_d == 0 or s.delta == 0 or diff.n_differ == 0:
+        return empty
+    share = diff.n_differ / n
+    try:
+        more_needed = more_cases_needed(s.delta, diff.estimate, var_d, n, alpha=alpha,
+                                        power=s.power, differ_share=share)  # fmt: skip
+    except StatsInputError:
+        return empty
+    need = n + more_needed
+    allowed = variance_allowed(s.delta, n, alpha=alpha, power=s.power, differ_share=share)
     k_need = None
-    if sig_a + sig_b > 0 and budget > omega2:
-        k_need = max(math.ceil((sig_a + sig_b) / (budget - omega2)), 1)
-    more = max(math.ceil(need) - d.size, 0)
-    return PowerPlan(s.delta, s.alpha, s.power, omega2, sig_a, sig_b, need, more, k_need,
+    if sig_a + sig_b > 0 and allowed > omega2:
+        k_need = max(math.ceil((sig_a + sig_b) / (allowed - omega2)), 1)
+    more = max(need - n, 0)
+    return PowerPlan(s.delta, alpha, s.power, n_tests, omega2, sig_a, sig_b, need, more, k_need,
                      more_seeds)  # fmt: skip
 
 
@@ -327,10 +430,27 @@ def compare_metric(
     s: Settings,
     seeds: SeedLevel | None = None,
     arms: tuple[ArmEstimate, ArmEstimate] | None = None,
+    bounds: Bounds | None = None,
+    *,
+    plan: bool = True,
 ) -> MetricComparison:
-    """Every number for one metric; ``mat_a``/``mat_b`` are cases × samples, rows aligned."""
-    a, b = arms or (arm_estimate(mat_a, info.binary, s), arm_estimate(mat_b, info.binary, s))
-    diff = paired_difference(mat_a, mat_b, level=s.level, n_boot=s.n_boot, seed=s.seed)
+    """Every number for one metric; ``mat_a``/``mat_b`` are cases × samples, rows aligned.
+
+    Alone (one test) the interval is at ``s.level``; :func:`apply_holm` moves a family of
+    comparisons to their Holm levels and plans for α/m (``plan=False`` leaves that to it).
+    """
+    if mat_a.shape[0] < MIN_CASES:
+        raise StatsInputError(
+            f"cases: {mat_a.shape[0]} shared cases; a comparison needs at least {MIN_CASES}"
+        )
+    both = np.concatenate([mat_a[~np.isnan(mat_a)], mat_b[~np.isnan(mat_b)]])
+    bd = bounds or metric_bounds(both, info.binary)
+    a, b = arms or (
+        arm_estimate(mat_a, info.binary, s, bd),
+        arm_estimate(mat_b, info.binary, s, bd),
+    )
+    diff = paired_difference(mat_a, mat_b, level=s.level, scale=bd.width,
+                             bound=bd.width if bd.exact else None)  # fmt: skip
     d = case_differences(mat_a, mat_b)
     sign = sign_test(d)
     perm = permutation_test_paired(d, n_resamples=_permutations(d.size), seed=s.seed)
@@ -342,28 +462,55 @@ def compare_metric(
         gacha: GachaSummary | None = gacha_summary(mat_a, mat_b)
     except StatsInputError:  # one sample per case: there is no within-case spread to measure
         gacha = None
-    primary = mcnemar if mcnemar is not None else perm
     more_seeds = seeds.more_seeds if seeds else None
-    return MetricComparison(
-        metric=info.label,
-        check=info.check,
-        binary=info.binary,
-        higher_is_better=info.higher_is_better,
-        a=a,
-        b=b,
-        difference=diff,
-        sign=sign,
-        permutation=perm,
-        mcnemar=mcnemar,
-        gacha=gacha,
-        primary_test=primary.method,
-        p_value=primary.p_value,
-        p_adjusted=primary.p_value,
-        significant=primary.p_value < s.alpha,
-        identical=bool(np.all(d == 0)),
-        power=power_plan(d, a, b, s, more_seeds),
-        seed_level=seeds,
+    return _decide(
+        MetricComparison(
+            metric=info.label,
+            check=info.check,
+            binary=info.binary,
+            higher_is_better=info.higher_is_better,
+            a=a,
+            b=b,
+            difference=diff,
+            unadjusted=(diff.low, diff.high),
+            sign=sign,
+            permutation=perm,
+            mcnemar=mcnemar,
+            gacha=gacha,
+            primary_test=diff.method,
+            p_value=diff.p_value,
+            p_adjusted=diff.p_value,
+            significant=diff.excludes_zero,
+            equivalent=False,
+            identical=bool(np.all(d == 0)),
+            power=_no_plan(s, more_seeds),
+            seed_level=seeds,
+        ),
+        s.level,
+        diff.p_value,
+        s,
+        1 if plan else None,
     )
+
+
+def _no_plan(s: Settings, more_seeds: int | None) -> PowerPlan:
+    return PowerPlan(s.delta, s.alpha, s.power, 0, 0.0, 0.0, 0.0, None, None, None, more_seeds)
+
+
+def _decide(
+    m: MetricComparison, level: float, p_adjusted: float, s: Settings, n_tests: int | None
+) -> MetricComparison:
+    """Put the interval at ``level`` and read the verdict off that very interval."""
+    diff = m.difference.at(level)
+    significant = diff.excludes_zero
+    equivalent = not significant and -s.delta < diff.low and diff.high < s.delta
+    more_seeds = m.seed_level.more_seeds if m.seed_level else None
+    plan = m.power if n_tests is None else power_plan(m.difference, m.a, m.b, s, n_tests,
+                                                      more_seeds)  # fmt: skip
+    return replace(
+        m, difference=diff, p_adjusted=p_adjusted, significant=significant,
+        equivalent=equivalent, power=plan,
+    )  # fmt: skip
 
 
 # ----------------------------------------------------------------------------- runs
@@ -377,22 +524,46 @@ class _ArmCache:
         self.done: dict[tuple[tuple[int, ...], int, bytes], ArmEstimate] = {}
 
     def get(
-        self, arm: Arm, metric: int, cases: IntArray, mat: FloatArray, binary: bool
+        self, arm: Arm, metric: int, cases: IntArray, mat: FloatArray, binary: bool, b: Bounds
     ) -> ArmEstimate:
         key = (arm.ids, metric, cases.tobytes())
         if key not in self.done:
-            self.done[key] = arm_estimate(mat, binary, self.s)
+            self.done[key] = arm_estimate(mat, binary, self.s, b)
         return self.done[key]
 
 
 def _aligned(
     data: ScoreData, metric: int, a: Arm, b: Arm
-) -> tuple[IntArray, FloatArray, FloatArray, int]:
+) -> tuple[
+    IntArray, FloatArray, FloatArray, int, tuple[IntArray, FloatArray, IntArray, FloatArray]
+]:
     ca, ma = data.matrix(metric, a.ids)
     cb, mb = data.matrix(metric, b.ids)
     shared, ia, ib = np.intersect1d(ca, cb, assume_unique=True, return_indices=True)
     dropped = ca.size + cb.size - 2 * shared.size
-    return shared.astype(np.int64), ma[ia], mb[ib], int(dropped)
+    return shared.astype(np.int64), ma[ia], mb[ib], int(dropped), (ca, ma, cb, mb)
+
+
+def _case_mean(mat: FloatArray) -> float | None:
+    if mat.shape[0] == 0 or mat.shape[1] == 0:
+        return None
+    return float(np.nanmean(np.nanmean(mat, axis=1)))
+
+
+def _skipped(
+    info: MetricInfo, n_shared: int, full: tuple[IntArray, FloatArray, IntArray, FloatArray]
+) -> SkippedMetric:
+    ca, ma, cb, mb = full
+    if ca.size == 0 and cb.size == 0:
+        reason = "none"
+    elif cb.size == 0:
+        reason = "only-a"
+    elif ca.size == 0:
+        reason = "only-b"
+    else:
+        reason = "too-few"
+    return SkippedMetric(info.label, reason, int(ca.size), int(cb.size), n_shared,
+                         _case_mean(ma), _case_mean(mb))  # fmt: skip
 
 
 def compare_pair(
@@ -405,45 +576,75 @@ def compare_pair(
     cache: _ArmCache,
 ) -> PairComparison:
     out = []
+    skipped = []
     n_cases, dropped = 0, 0
     fam_a, fam_b = family_of(a, available), family_of(b, available)
     for m in metrics:
         info = data.metrics[m]
-        cases, ma, mb, drop = _aligned(data, m, a, b)
-        if cases.size < 2:
+        cases, ma, mb, drop, full = _aligned(data, m, a, b)
+        if cases.size < MIN_CASES:
+            skipped.append(_skipped(info, int(cases.size), full))
             continue
-        arms = (cache.get(a, m, cases, ma, info.binary), cache.get(b, m, cases, mb, info.binary))
+        bd = metric_bounds(data.value[data.metric == m], info.binary)
+        arms = (cache.get(a, m, cases, ma, info.binary, bd),
+                cache.get(b, m, cases, mb, info.binary, bd))  # fmt: skip
         seeds = seed_level(data, m, fam_a, fam_b, s)
-        out.append(compare_metric(info, ma, mb, s, seeds, arms))
+        out.append(compare_metric(info, ma, mb, s, seeds, arms, bd, plan=False))
         n_cases, dropped = max(n_cases, cases.size), max(dropped, drop)
     return PairComparison(
         a.label, b.label, tuple(v.label for v in a.variants), tuple(v.label for v in b.variants),
-        n_cases, dropped, tuple(out),
+        n_cases, dropped, tuple(out), tuple(skipped),
     )  # fmt: skip
 
 
-def _holm(pairs: list[PairComparison], alpha: float) -> list[PairComparison]:
+def apply_holm(pairs: list[PairComparison], s: Settings) -> list[PairComparison]:
+    """Holm across every metric of every comparison: adjusted p-values, and each interval at
+    the level Holm tested its metric at (see :func:`hyouka.stats.holm_levels`)."""
     flat = [m.p_value for p in pairs for m in p.metrics]
     if not flat:
         return pairs
     adjusted = iter(adjust_pvalues(flat, method="holm").tolist())
+    levels = iter(holm_levels(flat, alpha=s.alpha).tolist())
     out = []
     for p in pairs:
-        ms = []
-        for m in p.metrics:
-            q = next(adjusted)
-            ms.append(replace(m, p_adjusted=q, significant=q < alpha))
+        ms = [_decide(m, next(levels), next(adjusted), s, len(flat)) for m in p.metrics]
         out.append(replace(p, metrics=tuple(ms)))
     return out
+
+
+def rule_rows(
+    rules: Sequence[RuleScores], a: Arm, b: Arm, wanted: set[tuple[str, str]]
+) -> tuple[RuleRow, ...]:
+    """Each rule of a check with several rules, with both arms' means on its shared cases
+    (a family arm's members are pooled)."""
+    out = []
+    for r in rules:
+        if (r.check, r.metric) not in wanted:
+            continue
+        per_arm = []
+        for arm in (a, b):
+            cells: dict[str, list[float]] = {}
+            for (vid, cid), v in r.values.items():
+                if vid in arm.ids:
+                    cells.setdefault(cid, []).append(v)
+            per_arm.append({c: float(np.mean(v)) for c, v in cells.items()})
+        shared = sorted(set(per_arm[0]) & set(per_arm[1]))
+        if not shared:
+            continue
+        mean_a = float(np.mean([per_arm[0][c] for c in shared]))
+        mean_b = float(np.mean([per_arm[1][c] for c in shared]))
+        label = r.metric if r.metric == r.check else f"{r.check}/{r.metric}"
+        out.append(RuleRow(label, r.rule, len(shared), mean_a, mean_b, tuple(shared)))
+    return tuple(out)
 
 
 def _pick_metrics(data: ScoreData, arms: Sequence[Arm], wanted: Sequence[str]) -> list[int]:
     if wanted:
         return [data.metric_index(w) for w in wanted]
-    shared = set(range(len(data.metrics)))
+    found: set[int] = set()
     for arm in arms:
-        shared &= data.metrics_of(arm.ids)
-    return sorted(shared)
+        found |= data.metrics_of(arm.ids)
+    return sorted(found)
 
 
 def compare_variants(
@@ -456,17 +657,20 @@ def compare_variants(
     delta: float = 0.05,
     seed: int | None = None,
     level: float = 0.95,
-    alpha: float = 0.05,
     power: float = 0.8,
-    n_boot: int = 2000,
 ) -> CompareResult:
     """Compare each of ``others`` with ``baseline`` in ``run`` (B − A, B = the other).
 
-    ``seed`` defaults to the run's seed, so the printed numbers can be reproduced.
+    ``level`` is the one confidence knob: intervals are at ``level`` (before Holm) and the
+    significance level is 1 − ``level``. ``seed`` (for the reference permutation test)
+    defaults to the run's seed, so the printed numbers can be reproduced. Every metric any
+    arm has is considered; those that cannot be compared are listed in ``skipped``.
     """
     if not others:
         raise HyoukaError("compare: name at least two variants, e.g. hyouka compare A B")
-    s = Settings(level, alpha, power, delta, n_boot, run.seed if seed is None else seed)
+    if not 0.5 <= level < 1:
+        raise HyoukaError(f"compare: level must be between 0.5 and 1 (e.g. 0.95), got {level}")
+    s = Settings(level, power, delta, run.seed if seed is None else seed)
     available = variants_in_run(store, run.id)
     base = resolve_arm(available, baseline, run.uid)
     arms = [resolve_arm(available, ref, run.uid) for ref in others]
@@ -481,13 +685,21 @@ def compare_variants(
     cache = _ArmCache(s)
     pairs = [compare_pair(data, base, arm, available, chosen, s, cache) for arm in arms]
     if not any(p.metrics for p in pairs):
+        why = "; ".join(
+            f"`{sk.metric}` vs {p.b}: {sk.reason} ({sk.n_shared} shared)"
+            for p in pairs for sk in p.skipped
+        )  # fmt: skip
         raise HyoukaError(
-            f"no metric has scores on at least 2 shared cases for {base.label} and "
-            f"{', '.join(a.label for a in arms)} in run {run.uid}; check `hyouka show {run.uid}` "
-            f"for errors"
+            f"no metric has scores on at least {MIN_CASES} shared cases for {base.label} and "
+            f"{', '.join(a.label for a in arms)} in run {run.uid} ({why}); check "
+            f"`hyouka show {run.uid}` for errors"
         )
-    pairs = _holm(pairs, alpha)
+    pairs = apply_holm(pairs, s)
+    rules = rule_scores(store, run.id, sorted(involved))
+    wanted = {(data.metrics[m].check, data.metrics[m].metric) for m in chosen}
+    pairs = [replace(p, rules=rule_rows(rules, base, arm, wanted))
+             for p, arm in zip(pairs, arms, strict=True)]  # fmt: skip
     n_tests = sum(len(p.metrics) for p in pairs)
     return CompareResult(
-        run.uid, s.seed, level, alpha, delta, power, n_boot, "holm", n_tests, tuple(pairs)
+        run.uid, s.seed, level, s.alpha, delta, power, "holm", n_tests, tuple(pairs)
     )

@@ -268,6 +268,78 @@ def _metric_infos(
     return tuple(out)
 
 
+@dataclass(frozen=True)
+class RuleScores:
+    """One rule of a check that has several (per-case checks: seven ``regex`` rules, one per
+    case). ``rule`` describes it (its value, "not …" when negated); ``values`` maps
+    (variant id, case key) to the mean over that case's samples."""
+
+    check: str
+    metric: str
+    rule: str
+    values: dict[tuple[int, str], float]
+
+
+def _rule_text(params: Any, params_hash: str) -> str:
+    if not isinstance(params, dict):
+        return params_hash[:8]
+    value = params.get("value")
+    if isinstance(value, list):
+        text = " | ".join(str(v) for v in value)
+    elif value is None or isinstance(value, dict):
+        text = params_hash[:8]
+    else:
+        text = str(value)
+    if params.get("negate"):
+        text = "not " + text
+    if params.get("threshold") is not None:
+        text += f" (≥ {params['threshold']})"
+    return text
+
+
+def rule_scores(store: Store, run_id: int, ids: Sequence[int]) -> list[RuleScores]:
+    """The rules of every check metric that has more than one rule among the current scores.
+
+    The newest row per (sample, check, metric, repeat) counts, as in :func:`load_scores`; a
+    rule rescored with new settings therefore replaces the old one and is not a second rule.
+    """
+    query = (
+        select(samples.c.id, samples.c.variant_id, cases.c.case_key, scores.c.check_name,
+               scores.c.metric, scores.c.repeat, scores.c.params_hash, scores.c.params,
+               scores.c.value, scores.c.passed, scores.c.status)
+        .join(samples, samples.c.id == scores.c.sample_id)
+        .join(cases, cases.c.id == samples.c.case_id)
+        .where(samples.c.run_id == run_id, samples.c.role == "app",
+               samples.c.variant_id.in_(list(ids)))
+        .order_by(scores.c.id)
+    )  # fmt: skip
+    newest: dict[tuple[int, str, str, int], Any] = {}
+    with store.engine.connect() as conn:
+        for row in conn.execute(query):
+            newest[(int(row.id), row.check_name, row.metric, int(row.repeat))] = row
+    hashes: dict[tuple[str, str], set[str]] = {}
+    for (_, check, metric, _), row in newest.items():
+        hashes.setdefault((check, metric), set()).add(row.params_hash)
+    several = {k for k, v in hashes.items() if len(v) > 1}
+    if not several:
+        return []
+    per_rule: dict[tuple[str, str, str], dict[tuple[int, str], list[float]]] = {}
+    text: dict[tuple[str, str, str], str] = {}
+    for (_, check, metric, _), row in newest.items():
+        value = row.value if row.value is not None else row.passed
+        if (check, metric) not in several or row.status != "ok" or value is None:
+            continue
+        key = (check, metric, row.params_hash)
+        text[key] = _rule_text(row.params, row.params_hash)
+        cell = per_rule.setdefault(key, {}).setdefault((int(row.variant_id), row.case_key), [])
+        cell.append(float(value))
+    return [
+        RuleScores(check, metric, text[(check, metric, h)],
+                   {k: float(np.mean(v)) for k, v in cells.items()})
+        for (check, metric, h), cells in sorted(per_rule.items(), key=lambda kv: text[kv[0]])
+    ]  # fmt: skip
+
+
 # ----------------------------------------------------------------------------- judgments
 
 

@@ -18,7 +18,13 @@ from typing import Literal
 import numpy as np
 
 from hyouka.analysis.data import Judgment, JudgmentSet
-from hyouka.analysis.judges import JudgeReport, PPIResult, judge_reports, ppi_results
+from hyouka.analysis.judges import (
+    JudgeReport,
+    PPIResult,
+    PPISkipped,
+    judge_reports,
+    ppi_results,
+)
 from hyouka.stats import (
     AgreementEstimate,
     PreferenceSplit,
@@ -30,6 +36,7 @@ from hyouka.stats import (
 )
 from hyouka.stats._common import FloatArray
 from hyouka.stats.agreement import Metric
+from hyouka.stats.judge_human import MIN_LABELS
 
 WINNER_CODE = {"a": 0.0, "b": 1.0, "tie": 2.0, "both_bad": 3.0}
 Kind = Literal["pairwise", "rating"]
@@ -102,6 +109,7 @@ class AgreementReport:
     groups: tuple[GroupSplit, ...]
     judges: tuple[JudgeReport, ...]
     ppi: tuple[PPIResult, ...]
+    ppi_skipped: tuple[PPISkipped, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -293,12 +301,14 @@ def campaign_agreement(
     seed: int = 0,
     min_overlap: int = 10,
     top: int = 10,
+    ppi_min_labels: int = MIN_LABELS,
 ) -> AgreementReport:
     """Everything ``hyouka agreement`` prints for one campaign's current judgments.
 
     ``judge_scores`` adds judge ratings from a score metric (sample id → value) to the judge
     judgments for the PPI++ estimates; ``sample_keys`` maps sample id → (variant, case,
-    sample index) for the paired rating differences.
+    sample index) for the paired rating differences. PPI++ estimates need
+    ``ppi_min_labels`` human labels; the ones with fewer are listed in ``ppi_skipped``.
     """
     humans = js.of("human")
     sections = tuple(
@@ -307,6 +317,8 @@ def campaign_agreement(
         if (s := agreement_section(js, humans, kind, n_boot=n_boot, seed=seed,
                                    min_overlap=min_overlap, top=top)) is not None
     )  # fmt: skip
+    ppi, skipped = ppi_results(js, judge_scores or {}, sample_keys or {},
+                               min_labels=ppi_min_labels)  # fmt: skip
     return AgreementReport(
         campaign=campaign,
         seed=seed,
@@ -315,5 +327,6 @@ def campaign_agreement(
         sections=sections,
         groups=group_splits(js, humans),
         judges=judge_reports(js, n_boot=n_boot, seed=seed),
-        ppi=ppi_results(js, judge_scores or {}, sample_keys or {}),
+        ppi=ppi,
+        ppi_skipped=skipped,
     )

@@ -30,6 +30,7 @@ from hyouka.stats import (
     ppi_mean,
     ppi_paired_difference,
 )
+from hyouka.stats.judge_human import MIN_LABELS
 
 PAIR_LABELS = {0.0: "A", 1.0: "B", 2.0: "tie", 3.0: "both_bad"}
 PairKey = tuple[int, int]
@@ -55,6 +56,20 @@ class PPIResult:
     a: str
     b: str | None
     estimate: PPIEstimate
+
+
+@dataclass(frozen=True)
+class PPISkipped:
+    """A PPI++ estimate that was not made, and why (``reason`` is the engine's message)."""
+
+    kind: str
+    judge: str
+    a: str
+    b: str | None
+    n_labeled: int
+    n_unlabeled: int
+    min_labels: int
+    reason: str
 
 
 def _pair_code(j: Judgment) -> tuple[PairKey, float] | None:
@@ -186,30 +201,32 @@ def _b_scores(rows: Sequence[Judgment]) -> dict[PairKey, float]:
 
 
 def _safe_ppi(
-    kind: str, judge: str, a: str, b: str | None, *arrays: list[float]
-) -> PPIResult | None:
+    kind: str, judge: str, a: str, b: str | None, min_labels: int, *arrays: list[float]
+) -> PPIResult | PPISkipped:
     fn = ppi_paired_difference if kind == "rating_difference" else ppi_mean
     try:
-        est = fn(*arrays)
-    except StatsInputError:
-        return None
+        est = fn(*arrays, min_labels=min_labels)
+    except StatsInputError as exc:
+        n_lab, n_unl = len(arrays[0]), len(arrays[-1])
+        return PPISkipped(kind, judge, a, b, n_lab, n_unl, min_labels, str(exc))
     return PPIResult(kind, judge, a, b, est)
 
 
-def _win_rates(js: JudgmentSet, judge: str, rows: Sequence[Judgment]) -> list[PPIResult]:
+def _win_rates(
+    js: JudgmentSet, judge: str, rows: Sequence[Judgment], min_labels: int
+) -> list[PPIResult | PPISkipped]:
     humans = js.of("human")
     h, jd = _b_scores(humans), _b_scores(rows)
     variants = _variant_pairs([*humans, *rows])
-    out = []
+    out: list[PPIResult | PPISkipped] = []
     for va, vb in sorted(set(variants.values())):
         keys = [k for k, v in variants.items() if v == (va, vb)]
         lab = [k for k in keys if k in h and k in jd]
         unl = [k for k in keys if k in jd and k not in h]
         if len(lab) >= 2 and unl:
             y, yhat, unlabeled = [h[k] for k in lab], [jd[k] for k in lab], [jd[k] for k in unl]
-            got = _safe_ppi("win_rate", judge, js.name(va), js.name(vb), y, yhat, unlabeled)
-            if got is not None:
-                out.append(got)
+            out.append(_safe_ppi("win_rate", judge, js.name(va), js.name(vb), min_labels, y,
+                                 yhat, unlabeled))  # fmt: skip
     return out
 
 
@@ -219,8 +236,9 @@ def _rating_ppi(
     judged: dict[int, float],
     human: dict[int, float],
     keys: dict[int, tuple[int, int, int]],
-) -> list[PPIResult]:
-    out = []
+    min_labels: int,
+) -> list[PPIResult | PPISkipped]:
+    out: list[PPIResult | PPISkipped] = []
     by_variant: dict[int, list[int]] = defaultdict(list)
     for sample in judged:
         if sample in keys:
@@ -229,11 +247,10 @@ def _rating_ppi(
         lab = [s for s in found if s in human]
         unl = [s for s in found if s not in human]
         if len(lab) >= 2 and unl:
-            got = _safe_ppi("rating_mean", judge, js.name(v), None, [human[s] for s in lab],
-                            [judged[s] for s in lab], [judged[s] for s in unl])  # fmt: skip
-            if got is not None:
-                out.append(got)
-    out.extend(_rating_differences(js, judge, judged, human, keys, sorted(by_variant)))
+            out.append(_safe_ppi("rating_mean", judge, js.name(v), None, min_labels,
+                                 [human[s] for s in lab], [judged[s] for s in lab],
+                                 [judged[s] for s in unl]))  # fmt: skip
+    out.extend(_rating_differences(js, judge, judged, human, keys, sorted(by_variant), min_labels))
     return out
 
 
@@ -244,10 +261,11 @@ def _rating_differences(
     human: dict[int, float],
     keys: dict[int, tuple[int, int, int]],
     variant_ids: Sequence[int],
-) -> list[PPIResult]:
+    min_labels: int,
+) -> list[PPIResult | PPISkipped]:
     """B − A on units (case, sample index): labelled when both outputs have human ratings."""
     slot = {(v, c, k): s for s, (v, c, k) in keys.items() if s in judged}
-    out = []
+    out: list[PPIResult | PPISkipped] = []
     for i, va in enumerate(variant_ids):
         for vb in variant_ids[i + 1 :]:
             units = [(c, k) for (v, c, k) in slot if v == va and (vb, c, k) in slot]
@@ -256,14 +274,12 @@ def _rating_differences(
             unl = [(sa, sb) for sa, sb in pairs if not (sa in human and sb in human)]
             if len(lab) < 2 or not unl:
                 continue
-            got = _safe_ppi(
-                "rating_difference", judge, js.name(va), js.name(vb),
+            out.append(_safe_ppi(
+                "rating_difference", judge, js.name(va), js.name(vb), min_labels,
                 [human[a] for a, _ in lab], [human[b] for _, b in lab],
                 [judged[a] for a, _ in lab], [judged[b] for _, b in lab],
                 [judged[a] for a, _ in unl], [judged[b] for _, b in unl],
-            )  # fmt: skip
-            if got is not None:
-                out.append(got)
+            ))  # fmt: skip
     return out
 
 
@@ -271,20 +287,25 @@ def ppi_results(
     js: JudgmentSet,
     judge_scores: dict[str, dict[int, float]],
     sample_keys: dict[int, tuple[int, int, int]],
-) -> tuple[PPIResult, ...]:
-    """PPI++ for every judge: pairwise win rates, and ratings when outputs were rated."""
+    *,
+    min_labels: int = MIN_LABELS,
+) -> tuple[tuple[PPIResult, ...], tuple[PPISkipped, ...]]:
+    """PPI++ for every judge: pairwise win rates, and ratings when outputs were rated; and
+    the estimates that were not made (fewer than ``min_labels`` human labels), with why."""
     humans = js.of("human")
     h_ratings = {s: float(np.mean(list(r.values()))) for s, r in _human_ratings(humans).items()}
-    out: list[PPIResult] = []
+    found: list[PPIResult | PPISkipped] = []
     sources: dict[str, dict[int, float]] = {}
     for judge in sorted({j.rater for j in js.of("judge")}):
         rows = [j for j in js.of("judge") if j.rater == judge]
-        out.extend(_win_rates(js, judge, rows))
+        found.extend(_win_rates(js, judge, rows, min_labels))
         ratings = _judge_ratings(rows)
         if ratings:
             sources[judge] = ratings
     sources.update(judge_scores)
     if h_ratings:
         for judge, judged in sorted(sources.items()):
-            out.extend(_rating_ppi(js, judge, judged, h_ratings, sample_keys))
-    return tuple(out)
+            found.extend(_rating_ppi(js, judge, judged, h_ratings, sample_keys, min_labels))
+    done = tuple(r for r in found if isinstance(r, PPIResult))
+    skipped = tuple(r for r in found if isinstance(r, PPISkipped))
+    return done, skipped

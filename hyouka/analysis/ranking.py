@@ -2,9 +2,9 @@
 
 A vote's outcome for the variant of sample a is 1 (a won), ½ (tie or both bad) or 0 (b won):
 ``both_bad`` counts as a tie for the ranking, and its rate is reported on its own because
-"both are bad" is a finding in itself. Bradley–Terry with sandwich SEs, bootstrap intervals
-and FastChat ranks; head-to-head win/tie/loss tables; and per pair the anytime-valid
-sequential test that says when voting can stop.
+"both are bad" is a finding in itself. Bradley–Terry with a bootstrap that resamples raters
+(human votes) or cases (judge votes), FastChat ranks; head-to-head win/tie/loss tables; and
+per pair the anytime-valid sequential test that says when voting can stop.
 """
 
 from __future__ import annotations
@@ -29,6 +29,9 @@ from hyouka.stats import (
 )
 
 SCORE = {"a": 1.0, "b": 0.0, "tie": 0.5, "both_bad": 0.5}
+# A cluster bootstrap needs enough clusters to mean anything; with fewer raters than this the
+# human votes are clustered by case instead (and with fewer cases, by vote).
+MIN_CLUSTERS = 5
 # Beyond this many more decisive votes we say "many" instead of a number.
 MAX_VOTES_PLANNED = 1_000_000
 
@@ -142,7 +145,9 @@ def source_ranking(
     left = np.array([j.variant_a for j in rows])
     right = np.array([j.variant_b for j in rows])
     outcome = np.array([SCORE[str(j.winner)] for j in rows])
-    votes = aggregate_votes(left, right, outcome, items=np.array(ids))
+    kind, labels = cluster_of(rows, source)
+    votes = aggregate_votes(left, right, outcome, items=np.array(ids), clusters=labels,
+                            cluster_kind=kind)  # fmt: skip
     wtl: WinTieLoss = win_tie_loss(votes)
     names = tuple(js.name(i) for i in ids)
     bt, error = None, None
@@ -154,6 +159,17 @@ def source_ranking(
         source, len(rows), names, bt, error, _matrix(wtl.wins), _matrix(wtl.ties),
         both_bad, both_bad / len(rows), seqs,
     )  # fmt: skip
+
+
+def cluster_of(rows: Sequence[Judgment], source: str) -> tuple[str, np.ndarray | None]:
+    """What the bootstrap resamples: raters for human votes (a rater's votes share their
+    taste), cases for judge votes (one judge is one rater; its verdicts share the case), or
+    single votes when there are fewer than ``MIN_CLUSTERS`` of either."""
+    if source == "human" and len({j.rater for j in rows}) >= MIN_CLUSTERS:
+        return "rater", np.array([j.rater for j in rows])
+    if len({j.case_id for j in rows}) >= MIN_CLUSTERS:
+        return "case", np.array([j.case_id for j in rows])
+    return "vote", None
 
 
 def _pair_groups(rows: Sequence[Judgment]) -> dict[tuple[int, int], list[Judgment]]:

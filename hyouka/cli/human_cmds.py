@@ -276,6 +276,7 @@ def campaigns_list(project_dir: Path, as_json: bool) -> None:
         )
         return
     table = Table("id", "name", "mode", "for", "items", "overlap", "judged", "status")
+    table.columns[1].no_wrap = True  # the campaign name people copy: never cut
     for c, p in rows:
         table.add_row(
             str(c.id),

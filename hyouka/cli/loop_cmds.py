@@ -354,7 +354,6 @@ def sync_cmd(project_dir: Path, as_json: bool) -> None:
     default=None,
     help="Write JUnit XML here (one test case per rule).",
 )
-@click.option("--seed", type=int, default=None, help="Bootstrap seed (default: the run's).")
 @json_option
 def gate_cmd(
     project_dir: Path,
@@ -367,7 +366,6 @@ def gate_cmd(
     allow_open: bool,
     margin: float,
     junit: Path | None,
-    seed: int | None,
     as_json: bool,
 ) -> None:
     """Exit 1 when the candidate brings back a complaint, fails an accepted check, or is
@@ -382,7 +380,6 @@ def gate_cmd(
         max_fail_rate=max_fail_rate,
         allow_open=allow_open,
         margin=margin,
-        seed=seed,
     )
     if junit is not None:
         junit.parent.mkdir(parents=True, exist_ok=True)

@@ -74,9 +74,10 @@ class HyoukaGroup(click.Group):
         try:
             return super().invoke(ctx)
         except HyoukaError as exc:
-            from hyouka.cli.common import err_console
+            from hyouka.cli.common import err_console, esc
 
-            err_console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+            # escaped: a hint such as pip install 'hyouka[parquet]' must keep its [parquet]
+            err_console.print(f"[bold red]error:[/] {esc(exc)}", markup=True, highlight=False)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             from hyouka.cli.common import err_console

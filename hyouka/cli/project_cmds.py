@@ -5,9 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from rich.table import Table
 
-from hyouka.cli.common import console, json_option, open_workspace, print_json, project_option
+from hyouka.cli.common import (
+    Col,
+    console,
+    esc,
+    fit_table,
+    json_option,
+    open_workspace,
+    print_json,
+    project_option,
+)
 from hyouka.errors import HyoukaError
 from hyouka.projects import EXAMPLES, copy_example
 
@@ -51,17 +59,15 @@ def variants_cmd(project_dir: Path, history: str | None, as_json: bool) -> None:
         if as_json:
             print_json(rows)
             return
-        table = Table("variant", "version", "kind", "provider", "model", "params")
-        for r in rows:
-            table.add_row(
-                r["name"],
-                r["version"],
-                r["kind"],
-                r["provider"] or "–",
-                r["model"] or "–",
-                str(r["params"]),
-            )
-        console.print(table)
+        cols = [Col("variant", keep=True), Col("version", keep=True), Col("kind", drop=1),
+                Col("provider"), Col("model"), Col("params")]  # fmt: skip
+        cells = [
+            [esc(r["name"]), r["version"], r["kind"], esc(r["provider"] or "–"),
+             esc(r["model"] or "–"),
+             esc(", ".join(f"{k}={v}" for k, v in (r["params"] or {}).items()) or "–")]
+            for r in rows
+        ]  # fmt: skip
+        console.print(fit_table(cols, cells))
         return
     rows = ws.variant_history(None if history == "*" else history)
     if not rows:
@@ -70,16 +76,14 @@ def variants_cmd(project_dir: Path, history: str | None, as_json: bool) -> None:
         print_json([{k: v for k, v in r.items()} for r in rows])
         return
     current = {(v["name"], v["version"]) for v in ws.current_variants()}
-    table = Table("variant", "version", "first stored", "samples", "current")
-    for r in rows:
-        table.add_row(
-            r["name"],
-            r["version"],
-            str(r["created_at"])[:19],
-            str(r["n"]),
-            "yes" if (r["name"], r["version"]) in current else "",
-        )
-    console.print(table)
+    cols = [Col("variant", keep=True), Col("version", keep=True), Col("first stored"),
+            Col("samples", justify="right"), Col("current")]  # fmt: skip
+    cells = [
+        [esc(r["name"]), r["version"], f"{r['created_at']:%Y-%m-%d %H:%M}", str(r["n"]),
+         "yes" if (r["name"], r["version"]) in current else ""]
+        for r in rows
+    ]  # fmt: skip
+    console.print(fit_table(cols, cells))
 
 
 @click.command("schema")

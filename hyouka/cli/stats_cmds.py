@@ -7,6 +7,7 @@ language; ``--json`` prints every number, the seed and the sentences.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -72,6 +73,7 @@ def _diff_row(m: MetricComparison) -> list[str]:
     return [
         m.metric + ("" if m.higher_is_better else " ↓"),
         f"{V.signed(d.estimate, dec)} [{V.signed(d.low, dec)}, {V.signed(d.high, dec)}]",
+        f"{V.level_text(d.level)}%",
         V.p_text(m.p_adjusted),
         f"{m.share_favouring_b * 100:.0f}%",
         V.ratio_text(gacha.ratio) + "×" if gacha else "–",
@@ -82,14 +84,15 @@ def _diff_row(m: MetricComparison) -> list[str]:
 def print_pair(pair: PairComparison, result: CompareResult, lang: Lang) -> None:
     from hyouka.analysis import verdict as V
 
-    ci = t(lang, "col.ci", level=f"{result.level * 100:g}")
+    ci = t(lang, "col.ci", level=V.level_text(result.level))
     console.print(t(lang, "compare.header", run=result.run, a=pair.a, b=pair.b,
                     cases=pair.n_cases, seed=result.seed), highlight=False)  # fmt: skip
     arms = Table(t(lang, "col.metric"), f"A: {pair.a} [{ci}]", f"B: {pair.b} [{ci}]",
                  t(lang, "col.samples"), box=box.SIMPLE_HEAD)  # fmt: skip
     diffs = Table(
-        t(lang, "col.metric"), f"{t(lang, 'col.diff')} [{ci}]", t(lang, "col.p"),
-        t(lang, "col.b_wins"), t(lang, "col.spread"), t(lang, "col.draw"), box=box.SIMPLE_HEAD,
+        t(lang, "col.metric"), f"{t(lang, 'col.diff')} [CI]", t(lang, "col.level"),
+        t(lang, "col.p"), t(lang, "col.b_wins"), t(lang, "col.spread"), t(lang, "col.draw"),
+        box=box.SIMPLE_HEAD,
     )  # fmt: skip
     diffs.columns[1].no_wrap = True
     for m in pair.metrics:
@@ -99,6 +102,16 @@ def print_pair(pair: PairComparison, result: CompareResult, lang: Lang) -> None:
         diffs.add_row(*_diff_row(m))
     console.print(arms)
     console.print(diffs)
+    if pair.rules:
+        rules = Table(t(lang, "col.metric"), t(lang, "col.rule"), t(lang, "col.cases"),
+                      f"A: {pair.a}", f"B: {pair.b}", title=t(lang, "compare.rules"),
+                      box=box.SIMPLE_HEAD)  # fmt: skip
+        for r in pair.rules:
+            shown = ", ".join(r.cases[:3]) + (
+                f" … (+{len(r.cases) - 3})" if len(r.cases) > 3 else ""
+            )
+            rules.add_row(r.metric, r.rule, shown, V.num(r.mean_a), V.num(r.mean_b))
+        console.print(rules)
     for sentence in V.pair_sentences(pair, lang, result.alpha):
         console.print(f"• {sentence}", highlight=False, markup=False, soft_wrap=True)
 
@@ -116,16 +129,19 @@ def print_pair(pair: PairComparison, result: CompareResult, lang: Lang) -> None:
     show_default=True,
     help="Smallest difference worth detecting, in the metric's units.",
 )
-@click.option("--level", type=click.FloatRange(0.5, 0.999), default=0.95, show_default=True)
 @click.option(
-    "--boot",
-    "n_boot",
-    type=click.IntRange(100, 100_000),
-    default=2000,
+    "--level",
+    type=click.FloatRange(0.5, 0.999),
+    default=0.95,
     show_default=True,
-    help="Bootstrap rounds.",
+    help="Confidence level; the significance level is 1 − level (0.9 → α = 0.1).",
 )
-@seed_option
+@click.option(
+    "--seed",
+    type=int,
+    default=None,
+    help="Seed of the reference permutation test (default: the run's seed).",
+)
 @lang_option
 @json_option
 def compare_cmd(
@@ -136,7 +152,6 @@ def compare_cmd(
     metrics: tuple[str, ...],
     delta: float,
     level: float,
-    n_boot: int,
     seed: int | None,
     lang: str | None,
     as_json: bool,
@@ -150,7 +165,7 @@ def compare_cmd(
 
     ws = open_workspace(project_dir)
     result = ws.compare(baseline, *others, run=run, metrics=metrics, delta=delta, seed=seed,
-                        level=level, n_boot=n_boot)  # fmt: skip
+                        level=level)  # fmt: skip
     chosen = resolve_lang(lang)
     if as_json:
         print_json(V.compare_json(result, chosen))
@@ -179,16 +194,30 @@ def print_source(sr: SourceRanking, seed: int, lang: Lang) -> None:
         table = Table(t(lang, "col.rank"), t(lang, "col.variant"), t(lang, "col.elo"),
                       t(lang, "col.ci", level=f"{bt.level * 100:g}"), t(lang, "col.se"),
                       t(lang, "col.share"), t(lang, "col.votes"))  # fmt: skip
+        table.columns[1].no_wrap = True  # a variant name people copy: never cut
         votes = [sum(w) + sum(ti) + sum(row[i] for row in sr.wins)
                  for i, (w, ti) in enumerate(zip(sr.wins, sr.ties, strict=True))]  # fmt: skip
         for i in sorted(range(len(sr.items)), key=lambda k: -bt.elo[k]):
             table.add_row(str(bt.rank[i]), sr.items[i], f"{bt.elo[i]:.0f}",
-                          f"{bt.low[i]:.0f} … {bt.high[i]:.0f}", f"{bt.se_elo[i]:.0f}",
+                          _elo_interval(bt.low[i], bt.high[i]), V.num(bt.se_elo[i], 0),
                           f"{bt.share[i] * 100:.0f}%", str(votes[i]))  # fmt: skip
         console.print(table)
+        for line in V.bt_notes(sr, lang):
+            console.print(f"[dim]{line}[/]", highlight=False)
     _print_head_to_head(sr, lang, source)
     for sentence in V.ranking_sentences(sr, lang):
         console.print(f"• {sentence}", highlight=False, markup=False, soft_wrap=True)
+
+
+def _elo_interval(low: float, high: float) -> str:
+    """ "1090 … 1180", or a one-sided bound "≥ 1422" / "≤ 806" when the votes give only one."""
+    if math.isinf(high) and math.isinf(low):
+        return "–"
+    if math.isinf(high):
+        return f"≥ {low:.0f}"
+    if math.isinf(low):
+        return f"≤ {high:.0f}"
+    return f"{low:.0f} … {high:.0f}"
 
 
 def _print_head_to_head(sr: SourceRanking, lang: Lang, source: str) -> None:
@@ -257,12 +286,15 @@ def ranking_cmd(
 # ----------------------------------------------------------------------------- agreement
 
 
-def _estimate(e: Any) -> str:
+def _estimate(e: Any, lang: Lang = "en") -> str:
     from hyouka.analysis import verdict as V
 
     if e is None:
         return "–"
-    return f"{V.num(e.estimate)} [{_interval(e.low, e.high, 2)}] (n={e.n_items})"
+    cell = f"{V.num(e.estimate)} [{_interval(e.low, e.high, 2)}] (n={e.n_items})"
+    if e.n_failed:
+        cell += " " + t(lang, "agreement.failed", n=e.n_failed, boot=e.n_boot)
+    return cell
 
 
 def print_section(sec: AgreementSection, campaign: str, lang: Lang) -> None:
@@ -273,9 +305,9 @@ def print_section(sec: AgreementSection, campaign: str, lang: Lang) -> None:
     table = Table(t(lang, "col.coef"), t(lang, "col.estimate"))
     alpha_name = "Krippendorff α (" + ("ordinal" if sec.kind == "rating" else "nominal") + ")"
     for name, est in ((alpha_name, sec.alpha), ("Fleiss κ", sec.fleiss), ("Gwet AC1", sec.ac1)):
-        table.add_row(name, _estimate(est))
+        table.add_row(name, _estimate(est, lang))
     for pk in sec.cohen:
-        table.add_row(f"Cohen κ {pk.rater1} × {pk.rater2}", _estimate(pk.kappa))
+        table.add_row(f"Cohen κ {pk.rater1} × {pk.rater2}", _estimate(pk.kappa, lang))
     console.print(table)
     if sec.disputed:
         dis = Table(t(lang, "col.case"), t(lang, "col.pair"), "D", t(lang, "col.said"),
@@ -351,6 +383,9 @@ def print_agreement(report: AgreementReport, lang: Lang) -> None:
         _print_judge(j, lang)
     for p in report.ppi:
         console.print(f"• {V.ppi_sentence(p, lang)}", highlight=False, markup=False, soft_wrap=True)
+    for sk in report.ppi_skipped:
+        console.print(f"• {V.ppi_skipped_sentence(sk, lang)}", highlight=False, markup=False,
+                      soft_wrap=True)  # fmt: skip
 
 
 @click.command("agreement")
@@ -379,6 +414,14 @@ def print_agreement(report: AgreementReport, lang: Lang) -> None:
     "--boot", "n_boot", type=click.IntRange(100, 100_000), default=1000, show_default=True
 )
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--min-labels",
+    "ppi_min_labels",
+    type=click.IntRange(2),
+    default=30,
+    show_default=True,
+    help="Human labels PPI++ needs; fewer under-cover (87% at 10 with a lenient judge).",
+)
 @lang_option
 @json_option
 def agreement_cmd(
@@ -389,6 +432,7 @@ def agreement_cmd(
     top: int,
     n_boot: int,
     seed: int,
+    ppi_min_labels: int,
     lang: str | None,
     as_json: bool,
 ) -> None:
@@ -397,7 +441,8 @@ def agreement_cmd(
 
     ws = open_workspace(project_dir)
     report = ws.agreement(campaign, judge_metric=judge_metric, min_overlap=min_overlap,
-                          top=top, n_boot=n_boot, seed=seed)  # fmt: skip
+                          top=top, n_boot=n_boot, seed=seed,
+                          ppi_min_labels=ppi_min_labels)  # fmt: skip
     chosen = resolve_lang(lang)
     if as_json:
         print_json(V.agreement_json(report, chosen))

@@ -10,8 +10,8 @@ Three kinds of rules, each one JUnit test case:
   run on what the check needs.
 - **metric** (``--metric``, any number): the candidate fails when it is significantly worse:
   the paired difference B − A, per case over all samples (``hyouka.stats.paired_difference``,
-  case-level bootstrap interval) lies entirely on the bad side of ``-margin``. Never a bare
-  average.
+  calibrated t interval with the case as the cluster) lies entirely on the bad side of
+  ``-margin``. Never a bare average.
 
 Arms are ``name`` (its latest version), ``name@version`` or a run's variant; each is looked up
 in ``run`` (default: the latest run) and, when not there, in the newest run that has it, so
@@ -256,8 +256,6 @@ def metric_rule(
     *,
     margin: float,
     level: float,
-    n_boot: int,
-    seed: int,
 ) -> GateRule:
     """Is the candidate significantly worse than the baseline on ``metric``?"""
     try:
@@ -265,7 +263,7 @@ def metric_rule(
         cb, mb, higher, _ = _matrix(store, cand, metric)
         va, la = _long(ca, ma)
         vb, lb = _long(cb, mb)
-        d = paired_difference(va, vb, a_cases=la, b_cases=lb, level=level, n_boot=n_boot, seed=seed)
+        d = paired_difference(va, vb, a_cases=la, b_cases=lb, level=level)
     except (NotFoundError, StatsInputError) as exc:
         return GateRule(
             "metric",
@@ -279,7 +277,7 @@ def metric_rule(
     direction = "higher is better" if higher else "lower is better"
     text = (
         f"{label}: B − A = {d.estimate:+.4g} [{d.low:+.4g}, {d.high:+.4g}] "
-        f"({level:.0%} case-bootstrap CI over {d.n_cases} paired cases, all samples; "
+        f"({level:.0%} calibrated t CI over {d.n_cases} paired cases, all samples; "
         f"{direction}; A {d.mean_a:.4g}, B {d.mean_b:.4g})"
     )
     details = {
@@ -292,8 +290,6 @@ def metric_rule(
         "level": level,
         "margin": margin,
         "higher_is_better": higher,
-        "seed": seed,
-        "n_boot": n_boot,
     }
     if worse:
         return GateRule(
@@ -338,8 +334,6 @@ def run_gate(
     allow_open: bool = False,
     margin: float = 0.0,
     level: float = 0.95,
-    n_boot: int = 2000,
-    seed: int | None = None,
     rescore: bool = True,
     titles: dict[str, str] | None = None,
 ) -> GateResult:
@@ -368,11 +362,7 @@ def run_gate(
         )
         for m in checks
     ]
-    s = cand.run.seed if seed is None else seed
-    rules += [
-        metric_rule(store, base, cand, m, margin=margin, level=level, n_boot=n_boot, seed=s)
-        for m in metrics
-    ]
+    rules += [metric_rule(store, base, cand, m, margin=margin, level=level) for m in metrics]
     return GateResult(base, cand, tuple(rules), time.perf_counter() - started)
 
 

@@ -9,12 +9,26 @@ from typing import Any
 import orjson
 
 from hyouka.errors import ProviderResponseError
-from hyouka.providers.base import BaseProvider, GenerateRequest, Generation, Pricing
+from hyouka.providers.base import (
+    BaseProvider,
+    GenerateRequest,
+    Generation,
+    Pricing,
+    reject_unknown_params,
+)
 from hyouka.providers.http import AiohttpTransport, HttpTransport, check_response
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 API_VERSION = "2023-06-01"
 PASSTHROUGH = {"temperature", "top_p", "top_k", "max_tokens", "stop_sequences", "metadata"}
+
+
+def check_params(params: Mapping[str, Any]) -> None:
+    """Reject params :meth:`AnthropicProvider.build_body` would drop (``stop`` becomes
+    ``stop_sequences``)."""
+    reject_unknown_params(
+        params, PASSTHROUGH | {"stop"}, "anthropic", " (Anthropic has no seed parameter)"
+    )
 
 
 class AnthropicProvider(BaseProvider):

@@ -6,13 +6,20 @@ raises a :class:`hyouka.errors.ProviderError` whose ``retryable`` flag says whet
 again. Providers never retry by themselves: retries (``providers/calls.py``), rate limits and
 timeouts (``providers/pool.py``, ``limits.py``, ``governed.py``) are the calling layer's, which
 the runner and the judges share, so every provider behaves the same under load.
+
+Which variant ``params`` a provider takes is declared when its type is registered
+(``register(type_name, factory, check_params)``, see hyouka/hookspecs.py): the runner checks
+every prompt variant's params with it before the run starts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import difflib
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
+
+from hyouka.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -52,6 +59,27 @@ class Generation:
     finish_reason: str | None = None
     raw_request: Any = None
     raw_response: Any = None
+
+
+def reject_unknown_params(
+    params: Mapping[str, Any], known: Collection[str], provider_type: str, hint: str = ""
+) -> None:
+    """Raise :class:`ConfigError` naming the ``params`` not in ``known`` (with a close match)."""
+    unknown = sorted(key for key in params if key not in known)
+    if not unknown:
+        return
+    names = ", ".join(f"'{key}'" for key in unknown)
+    what = f"param {names} is" if len(unknown) == 1 else f"params {names} are"
+    close = {key: difflib.get_close_matches(key, list(known), n=1, cutoff=0.75) for key in unknown}
+    guesses = [
+        f"'{m[0]}'" + (f" for '{key}'" if len(unknown) > 1 else "") for key, m in close.items() if m
+    ]
+    guess = f"; did you mean {', '.join(guesses)}?" if guesses else ""
+    raise ConfigError(
+        f"{what} not taken by the {provider_type} provider{guess} "
+        f"It takes: {', '.join(sorted(known))}{hint}.",
+        field="params",
+    )
 
 
 @runtime_checkable

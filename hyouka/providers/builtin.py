@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from hyouka.config import ProviderConfig
 from hyouka.hookspecs import hookimpl
-from hyouka.providers.base import Pricing, Provider
+from hyouka.providers.base import GenerateRequest, Pricing, Provider
 from hyouka.providers.http import HttpTransport
 
 
@@ -75,10 +75,29 @@ def make_llamacpp(name: str, config: ProviderConfig, env: ProviderEnv) -> Provid
     return provider
 
 
+def check_openai_params(params: Mapping[str, Any]) -> None:
+    from hyouka.providers.openai_compat import check_params
+
+    check_params(params)
+
+
+def check_anthropic_params(params: Mapping[str, Any]) -> None:
+    from hyouka.providers.anthropic import check_params
+
+    check_params(params)
+
+
+def check_llamacpp_params(params: Mapping[str, Any]) -> None:
+    from hyouka.providers.llamacpp import completion_kwargs
+
+    completion_kwargs(GenerateRequest(messages=(), params=params))
+
+
 @hookimpl
 def register_providers(register: Callable[..., Any]) -> None:
-    register("openai", make_openai)
-    register("openai-compatible", make_openai)
-    register("anthropic", make_anthropic)
+    # echo takes any params: its ``reply`` param, and whatever a real provider's variant had.
+    register("openai", make_openai, check_openai_params)
+    register("openai-compatible", make_openai, check_openai_params)
+    register("anthropic", make_anthropic, check_anthropic_params)
     register("echo", make_echo)
-    register("llamacpp", make_llamacpp)
+    register("llamacpp", make_llamacpp, check_llamacpp_params)

@@ -11,7 +11,13 @@ from typing import Any
 import orjson
 
 from hyouka.errors import ConfigError, ProviderResponseError
-from hyouka.providers.base import BaseProvider, GenerateRequest, Generation, Pricing
+from hyouka.providers.base import (
+    BaseProvider,
+    GenerateRequest,
+    Generation,
+    Pricing,
+    reject_unknown_params,
+)
 from hyouka.providers.http import AiohttpTransport, HttpTransport, check_response
 
 # Parameters passed through to the API as they are.
@@ -33,6 +39,18 @@ PASSTHROUGH = {
 }
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
+
+
+def check_params(params: Mapping[str, Any]) -> None:
+    """Reject params :meth:`OpenAICompatProvider.build_body` would drop (``extra_<name>``
+    passes any other body field through)."""
+    reject_unknown_params(
+        {k: v for k, v in params.items() if not k.startswith("extra_")},
+        PASSTHROUGH,
+        "openai",
+        ", and extra_<field> for any other field of the request body (the run seeds each "
+        "sample itself: seed in hyouka.yaml)",
+    )
 
 
 def api_key_from_env(env_name: str | None, provider: str) -> str | None:

@@ -199,7 +199,7 @@ def _compare(store: Store, report: ReportData, data: ScoreData) -> CompareResult
     base = report.baseline or report.variants[0].label
     others = [v.label for v in report.variants if v.label != base and v.name != base]
     labels = [data.metrics[i].label for i in _main_metrics(data)]
-    return compare_variants(store, report.run, base, others, metrics=labels, n_boot=N_BOOT)
+    return compare_variants(store, report.run, base, others, metrics=labels)
 
 
 def judged_run(store: Store, project: str, run: RunInfo) -> RunInfo:
@@ -273,7 +273,7 @@ def gather(
     )
     data = load_scores(store, info.id, [v.id for v in variants])
     report.n_cases = int(np.unique(data.case).size)
-    s = Settings(n_boot=N_BOOT, seed=info.seed)
+    s = Settings(seed=info.seed)
     report.metrics = metric_rows(data, variants, s)
     report.compare = _section(report, "forest", lambda: _compare(store, report, data))
     report.gacha = _section(

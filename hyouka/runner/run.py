@@ -33,6 +33,8 @@ from hyouka.providers.calls import (
 from hyouka.providers.http import HttpTransport
 from hyouka.providers.limits import SlotsReport
 from hyouka.providers.pool import ProviderPool
+from hyouka.runner.heartbeat import Heartbeat
+from hyouka.runner.preflight import check_before_run
 from hyouka.runner.writer import SampleWriter
 from hyouka.scorers.base import Check, SampleView
 from hyouka.scorers.engine import CheckSet, compile_checks, score_sample
@@ -161,6 +163,10 @@ def plan_run(project: Project, store: Store, options: RunOptions) -> _Plan:
         raise ConfigError("the project has no variants", project.locate("variants"), "variants")
     checks = compile_checks(project)
     datasets, bad = load_datasets(project, options.datasets, options.skip_bad_rows, checks)
+    if options.limit is not None:
+        for ds in datasets:
+            ds.cases = ds.cases[: options.limit]
+    bad.extend(check_before_run(project, variants, datasets, options.skip_bad_rows))
     samples = options.samples or cfg.samples
     seed = cfg.seed if options.seed is None else options.seed
     stored_variants = [
@@ -181,8 +187,6 @@ def plan_run(project: Project, store: Store, options: RunOptions) -> _Plan:
     ]
     stored_datasets = []
     for ds in datasets:
-        if options.limit is not None:
-            ds.cases = ds.cases[: options.limit]
         ds_id, case_ids = store.save_dataset(cfg.name, ds)
         stored_datasets.append((ds, ds_id, case_ids))
     fingerprint = content_hash(
@@ -310,19 +314,24 @@ class Runner:
 
     async def execute(self) -> RunResult:
         plan = plan_run(self.project, self.store, self.options)
-        run, resumed = self._select_run(plan)
+        try:  # providers first: a missing API key or extra stops here and stores no run
+            self._build_providers(plan)
+            run, resumed = self._select_run(plan)
+        except BaseException:
+            await self.pool.aclose()
+            raise
         if resumed:
             self.store.set_run_status(run.id, "running")
         self.progress.total = (
             sum(len(ds.cases) for ds, _, _ in plan.datasets) * plan.samples * len(plan.variants)
         )
-        self._build_providers(plan)
         writer = SampleWriter(self.store)
         status = "failed"
         judges = None
         try:
-            await self._run_all(plan, run, writer)
-            judges = await self._run_judges(plan, run, writer)
+            with Heartbeat(self.store, run.id):
+                await self._run_all(plan, run, writer)
+                judges = await self._run_judges(plan, run, writer)
             status = "finished"
         except (asyncio.CancelledError, KeyboardInterrupt):
             status = "interrupted"

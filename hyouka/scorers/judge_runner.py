@@ -2,7 +2,8 @@
 
 For every app sample × judge × repeat (``judge_samples``) whose score row is missing:
 
-1. render the prompt; its cache key is (judge version, prompt, repeat);
+1. render the prompt; its cache key is (judge version, prompt, repeat, and the judged
+   samples' variant version, case and sample index unless the judge says ``cache: text``);
 2. reuse the judge sample this run already stored for that target, or a stored answer with the
    same cache key (any run), or an identical call in flight; otherwise call the judge
    provider from the run's :class:`~hyouka.providers.pool.ProviderPool` (its rate limits)
@@ -277,7 +278,7 @@ class JudgeRunner:
                 done.append(_Done([], {**score_row(check, prompt, repeat), "sample_id": sample.id}))
                 continue
             unit = _Unit(check, judge_id, sample.case_id, repeat, f"s:{sample.id}", prompt,
-                         check.cache_key(prompt, repeat))  # fmt: skip
+                         check.cache_key(prompt, repeat, _owner(sample)))  # fmt: skip
             self._units.append(unit)
             out.append(self._graded_factory(unit, sample.id))
         return out
@@ -329,9 +330,10 @@ class JudgeRunner:
             units = []
             for order, first, second in (("ab", sample, base), ("ba", base, sample)):
                 prompt = check.pair_prompt(first.view, second.view)
+                owner = f"{_owner(first)}|{_owner(second)}"
                 units.append(_Unit(check, judge_id, sample.case_id, repeat,
                                    f"p:{sample.id}:{base.id}:{order}", prompt,
-                                   check.cache_key(prompt, repeat)))  # fmt: skip
+                                   check.cache_key(prompt, repeat, owner)))  # fmt: skip
             self._units.extend(units)
             out.append(
                 self._pair_factory(check, sample, base, units, key, key in existing.judgment_keys)
@@ -521,3 +523,8 @@ def _insert_judgments(store: Store, rows: list[dict[str, Any]]) -> int:
             except IntegrityError:  # idempotency key already stored
                 continue
     return written
+
+
+def _owner(sample: StoredSample) -> str:
+    """A judged sample's identity across runs: variant version, case and sample index."""
+    return f"{sample.variant_id}:{sample.case_id}:{sample.index}"

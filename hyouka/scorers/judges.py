@@ -5,7 +5,9 @@ A judge is configured like any check::
     - {type: judge-rubric, judge: gpt, preset: elyza, threshold: 4, judge_samples: 2}
 
 ``judge`` names a provider of hyouka.yaml; ``model`` and ``params`` (default
-``{temperature: 0}``) override its model and sampling. Each judge is a variant of its own
+``{temperature: 0}``) override its model and sampling; ``cache: text`` lets outputs with the
+same text share one stored verdict (the default, ``sample``, judges every sample on its
+own). Each judge is a variant of its own
 (kind ``judge``) whose version hashes the provider identity, model, prompt template, rubric and
 params, and every judge call is stored as a sample (role ``judge``) with its raw output: see
 ``hyouka/scorers/judge_runner.py`` for how calls are cached, retried and stored.
@@ -42,7 +44,11 @@ _INPUT_KEYS = ("input", "question", "query", "q", "prompt", "instruction", "è³ªå
 _NON_SHAPING = {"api_key_env", "headers", "timeout", "max_retries", "rpm", "tpm", "concurrency",
                 "pricing"}  # fmt: skip
 _COMMON_OPTIONS = {"judge", "model", "params", "judge_samples", "input", "aspect_from", "template",
-                   "rubric", "lang"}  # fmt: skip
+                   "rubric", "lang", "cache"}  # fmt: skip
+# What a stored judge answer is reused for: "sample" (default) only for the same output of the
+# same variant version, case and sample index, so every sample gets its own judge call(s) and
+# the judge's own noise stays visible; "text" for any output with the same rendered prompt.
+CACHE_SCOPES = ("sample", "text")
 Caller = Callable[[GenerateRequest], Awaitable[Generation]]
 
 
@@ -113,6 +119,11 @@ class JudgeCheck(AsyncCheck):
             raise ValueError("'judge_samples' must be a whole number from 1 to 20")
         if not isinstance(opts.get("params", {}), Mapping):
             raise ValueError("'params' must be a mapping such as {temperature: 0}")
+        if opts.get("cache", "sample") not in CACHE_SCOPES:
+            raise ValueError(
+                "'cache' must be 'sample' (default: every sample gets its own judge call) or "
+                "'text' (outputs with the same text share one stored verdict)"
+            )
         self._bound = False
         self._rubric = ""
 
@@ -212,8 +223,12 @@ class JudgeCheck(AsyncCheck):
             timeout=self.timeout,
         )
 
-    def cache_key(self, prompt: str, repeat: int) -> str:
-        return content_hash(["judge", self.version, prompt, repeat], 32)
+    def cache_key(self, prompt: str, repeat: int, owner: str = "") -> str:
+        """Key of a stored judge answer: (judge version, prompt, repeat), plus ``owner`` (the
+        judged samples' variant version, case and sample index) unless ``cache: text``."""
+        if self.spec.options.get("cache", "sample") == "text":
+            return content_hash(["judge", self.version, prompt, repeat], 32)
+        return content_hash(["judge", self.version, prompt, repeat, owner], 32)
 
     def prompt(self, view: SampleView) -> str | CheckResult:
         """The rendered prompt, or a ``skipped`` result when the sample cannot be judged."""

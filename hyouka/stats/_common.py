@@ -62,11 +62,28 @@ def z_value(level: float) -> float:
     return float(sps.norm.ppf(0.5 + level / 2.0))
 
 
-def percentile_interval(draws: FloatArray, level: float) -> tuple[float, float]:
-    """Percentile bootstrap interval; NaN draws (degenerate resamples) are ignored."""
+# A bootstrap in which more than this share of resamples has no value (κ when a resample holds
+# one category only) gives no interval: the defined resamples are not a random subset, and
+# dropping the rest once turned a κ interval into (1, 1) from 1,272 of 2,000 resamples.
+MAX_FAILED_SHARE = 0.05
+
+
+def failed_draws(draws: FloatArray) -> int:
+    """How many bootstrap resamples gave no value (NaN or infinite)."""
+    return int(np.sum(~np.isfinite(draws)))
+
+
+def percentile_interval(
+    draws: FloatArray, level: float, *, max_failed_share: float = MAX_FAILED_SHARE
+) -> tuple[float, float]:
+    """Percentile bootstrap interval over the resamples that have a value.
+
+    When more than ``max_failed_share`` of them have none the interval is (NaN, NaN): the
+    caller reports it as undefined, with :func:`failed_draws`.
+    """
     tail = (1.0 - level) / 2.0
     finite = draws[np.isfinite(draws)]
-    if finite.size == 0:
+    if finite.size == 0 or draws.size - finite.size > max_failed_share * draws.size:
         return (float("nan"), float("nan"))
     low, high = np.quantile(finite, [tail, 1.0 - tail])
     return (float(low), float(high))

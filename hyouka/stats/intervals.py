@@ -13,6 +13,7 @@ from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
+from scipy import special
 from scipy import stats as sps
 
 from hyouka.stats._common import (
@@ -188,6 +189,53 @@ def clopper_pearson_interval(successes: int, n: int, *, level: float = 0.95) -> 
     low = 0.0 if k == 0 else float(sps.beta.ppf(tail, k, n - k + 1))
     high = 1.0 if k == n else float(sps.beta.ppf(1 - tail, k + 1, n - k))
     return ProportionInterval(k / n, low, high, k, n, level, "clopper-pearson")
+
+
+def bounded_mean_interval(
+    case_means: npt.ArrayLike,
+    *,
+    bounds: tuple[float, float] = (0.0, 1.0),
+    level: float = 0.95,
+    max_trials: float | None = None,
+) -> ProportionInterval:
+    """Interval for the mean of case means of a score in ``bounds`` (Korn & Graubard 1998).
+
+    The score is rescaled to [0, 1] and treated like a proportion measured with an effective
+    sample size n_eff = p̂(1 − p̂)/SE², SE² = Var(case means)/n (so samples nested in a case
+    never count as independent), shrunk by (z/t_{n−1})² for the few degrees of freedom, and
+    the Clopper–Pearson interval is taken at that size. n_eff is at most ``max_trials`` (the
+    number of pass/fail samples, for a pass rate); when every case scored the same extreme
+    (an all-pass arm) n_eff is the number of cases, so 20 all-pass cases with 5 samples each
+    still give [0.83, 1], not [1, 1].
+    """
+    check_level(level)
+    x = as_float_array(case_means, "case_means")
+    require_finite(x, "case_means")
+    require_min_size(x.size, 2, "case_means")
+    lo, hi = float(bounds[0]), float(bounds[1])
+    if not hi > lo:
+        raise StatsInputError(f"bounds: need lowest < highest, got {bounds}")
+    if np.any(x < lo - 1e-12) or np.any(x > hi + 1e-12):
+        raise StatsInputError(f"case_means: values outside bounds {bounds}")
+    n = x.size
+    u = np.clip((x - lo) / (hi - lo), 0.0, 1.0)
+    p = float(u.mean())
+    s2 = float(u.var(ddof=1))
+    n_eff = float(n)
+    if 0 < p < 1 and s2 > 0:
+        n_eff = p * (1 - p) * n / s2
+        if max_trials is not None:
+            n_eff = min(n_eff, float(max_trials))
+    tail = (1.0 - level) / 2.0
+    shrink = (float(special.ndtri(1 - tail)) / float(special.stdtrit(n - 1, 1 - tail))) ** 2
+    size = n_eff * shrink
+    k = p * size
+    low = 0.0 if k <= 0 else float(special.betaincinv(k, size - k + 1, tail))
+    high = 1.0 if k >= size else float(special.betaincinv(k + 1, size - k, 1 - tail))
+    width = hi - lo
+    return ProportionInterval(
+        lo + width * p, lo + width * low, lo + width * high, k, n, level, "korn-graubard"
+    )
 
 
 def variance_components(

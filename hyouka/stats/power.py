@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+from scipy import optimize, special
 from scipy import stats as sps
 
 from hyouka.stats._common import StatsInputError
@@ -82,6 +84,162 @@ def minimum_detectable_effect(
         raise StatsInputError(f"n_cases: must be positive, got {n_cases}")
     var = _variance_per_case(omega2, sigma2_a, sigma2_b, k_a, k_b) * design_effect
     return _z_sum(alpha, power) * math.sqrt(var / n_cases)
+
+
+def t_test_power(
+    delta: float, variance: float, n_cases: float, *, alpha: float = 0.05, differ_share: float = 1.0
+) -> float:
+    """Power of the two-sided t test on ``n_cases`` per-case differences with Var(d) = variance.
+
+    The degrees of freedom follow ``hyouka compare``'s interval: the cases expected to differ
+    (``differ_share`` · n) minus 1, at least 1. Exact noncentral t, not the normal formula,
+    which overstates power at the small counts where planning matters most.
+    """
+    if variance <= 0 or n_cases < 2:
+        raise StatsInputError("variance must be > 0 and n_cases ≥ 2")
+    df = max(differ_share * n_cases - 1.0, 1.0)
+    nc = abs(delta) * math.sqrt(n_cases / variance)
+    crit = float(special.stdtrit(df, 1 - alpha / 2))
+    return _two_sided(crit, df, nc)
+
+
+def _two_sided(crit: float, df: float, nc: float) -> float:
+    """P(|T| > crit) for a noncentral t (scipy.special directly: ~15× faster than scipy.stats,
+    which matters because planning evaluates it a few dozen times per metric)."""
+    return _above(crit, df, nc) + _above(crit, df, -nc)
+
+
+def _above(crit: float, df: float, nc: float) -> float:
+    """P(T > crit | df, nc) via the lower tail at −nc; NaN where the far tail underflows."""
+    v = float(special.nctdtr(df, -nc, -crit))
+    if math.isnan(v):
+        v = 1.0 - float(special.nctdtr(df, nc, crit))
+    if math.isnan(v):
+        v = 1.0 if nc > crit else 0.0
+    return v
+
+
+def cases_needed_t(
+    delta: float,
+    variance: float,
+    *,
+    alpha: float = 0.05,
+    power: float = 0.8,
+    differ_share: float = 1.0,
+    max_cases: int = 100_000_000,
+) -> int:
+    """Fewest cases for :func:`t_test_power` to reach ``power`` (None-free: raises if > max)."""
+    _z_sum(alpha, power)
+    if delta == 0:
+        raise StatsInputError("delta: the difference to detect must be non-zero")
+    # Start from the normal formula (the t answer is a little above it) and bracket locally.
+    z_n = _z_sum(alpha, power) ** 2 * variance / delta**2 / max(differ_share, 1e-9)
+    lo = max(2, int(z_n * 0.9))
+    if t_test_power(delta, variance, lo, alpha=alpha, differ_share=differ_share) >= power:
+        lo = 2
+    hi = max(lo + 1, int(z_n * 1.1) + 8)
+    while t_test_power(delta, variance, hi, alpha=alpha, differ_share=differ_share) < power:
+        lo, hi = hi, hi * 2
+        if hi > max_cases:
+            raise StatsInputError(
+                f"delta: {delta} is too small next to a per-case variance of {variance:.3g}; "
+                f"more than {max_cases} cases would be needed"
+            )
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if t_test_power(delta, variance, mid, alpha=alpha, differ_share=differ_share) >= power:
+            hi = mid
+        else:
+            lo = mid + 1
+    return hi
+
+
+def more_cases_needed(
+    delta: float,
+    estimate: float,
+    variance: float,
+    n_cases: int,
+    *,
+    alpha: float = 0.05,
+    power: float = 0.8,
+    differ_share: float = 1.0,
+    max_cases: int = 100_000_000,
+) -> int:
+    """Cases to add to the ``n_cases`` already run so that the t test on all of them finds a
+    true difference of ``delta`` with probability ``power`` (conditional power).
+
+    The cases already run stay in the test, so their observed mean difference ``estimate``
+    counts: with N more cases whose mean difference is ~N(±delta, variance/N), in the
+    direction ``estimate`` leans, the test on n + N cases rejects when
+    (n·estimate + N·D̄_new)/(n + N) exceeds t_{α/2, df}·√(variance/(n + N)). The power is
+    averaged over the uncertainty of the SD estimated from the n cases. Returns the smallest
+    N ≥ 1 that reaches ``power``. Planning a fresh study instead (cases_needed_t)
+    overstates what adding cases achieves after an unclear first look, because that first
+    look is part of the final answer.
+    """
+    _z_sum(alpha, power)
+    if delta == 0 or variance <= 0 or n_cases < 2:
+        raise StatsInputError("delta must be non-zero, variance > 0 and n_cases ≥ 2")
+    lean = abs(estimate)
+    d = abs(delta)
+    # The per-case SD is itself estimated from n cases: average the power over its sampling
+    # distribution (σ = s·√((n−1)/χ²_{n−1}) at ten quantiles), so an unlucky small s does not
+    # promise power the cases cannot deliver.
+    dof = max(differ_share * n_cases - 1.0, 1.0)
+    q = np.arange(0.05, 1.0, 0.1)
+    sds = math.sqrt(variance) * np.sqrt(dof / special.chdtri(dof, q))
+
+    def achieved(more: int) -> float:
+        total = n_cases + more
+        df = max(differ_share * total - 1.0, 1.0)
+        crit = float(special.stdtrit(df, 1 - alpha / 2))
+        z = (more * d + n_cases * lean - crit * sds * math.sqrt(total)) / (sds * math.sqrt(more))
+        return float(np.mean(special.ndtr(z)))
+
+    lo, hi = 1, 1
+    while achieved(hi) < power:
+        lo, hi = hi + 1, hi * 2
+        if hi > max_cases:
+            raise StatsInputError(
+                f"delta: {delta} is too small next to a per-case variance of {variance:.3g}; "
+                f"more than {max_cases} cases would be needed"
+            )
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if achieved(mid) >= power:
+            hi = mid
+        else:
+            lo = mid + 1
+    return hi
+
+
+def variance_allowed(
+    delta: float,
+    n_cases: int,
+    *,
+    alpha: float = 0.05,
+    power: float = 0.8,
+    differ_share: float = 1.0,
+) -> float:
+    """Largest Var(d) per case at which ``n_cases`` reach ``power`` for ``delta`` (0 if none).
+
+    Inverts :func:`t_test_power` in the variance; compare uses it to say how many samples per
+    case would settle the question with the cases already there.
+    """
+    _z_sum(alpha, power)
+    if n_cases < 2 or delta == 0:
+        return 0.0
+    df = max(differ_share * n_cases - 1.0, 1.0)
+    crit = float(special.stdtrit(df, 1 - alpha / 2))
+
+    def gap(nc: float) -> float:
+        return _two_sided(crit, df, nc) - power
+
+    hi = crit + 10.0
+    while gap(hi) < 0:
+        hi *= 2
+    nc = float(optimize.brentq(gap, 0.0, hi, xtol=1e-10))
+    return delta * delta * n_cases / (nc * nc) if nc > 0 else math.inf
 
 
 def votes_needed(win_rate: float, *, alpha: float = 0.05, power: float = 0.8) -> float:

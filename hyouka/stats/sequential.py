@@ -49,6 +49,7 @@ class MSPRTResult:
     alpha: float
     rejected: bool
     stopped_at: int | None
+    empty: bool = False  # the running intersection of the intervals is empty (see msprt_sequence)
 
 
 def beta_binomial_e_value(successes: int, n: int, *, a: float = 1.0, b: float = 1.0) -> float:
@@ -130,7 +131,9 @@ def msprt_sequence(
     """Run mSPRT over observations in arrival order (e.g. per-case paired differences).
 
     p_n = min(p_{n−1}, 1/Λ_n); the reported CI is the running intersection of the
-    always-valid intervals, which is itself always valid.
+    always-valid intervals, which is itself always valid. If that intersection is empty (the
+    data contradict ``sigma2``, or the mean is not constant) ``empty`` is True and the
+    bounds are NaN rather than a low above the high.
     """
     x = as_float_array(diffs, "diffs")
     require_finite(x, "diffs")
@@ -144,18 +147,26 @@ def msprt_sequence(
     half = np.sqrt(2 * sigma2 * v / (n * n * tau2) * np.log(np.sqrt(v / sigma2) / alpha))
     low = float(np.max(means - half))
     high = float(np.min(means + half))
+    # The intersection is empty only when the observations contradict the model (σ² too
+    # small, or the mean drifts): then there is no valid interval to report, and it says so.
+    empty = low > high
+    if empty:
+        low = high = float("nan")
     hit = np.flatnonzero(p_path <= alpha)
     stopped = int(hit[0]) + 1 if hit.size else None
+    with np.errstate(over="ignore"):  # Λ beyond ~1e308 is reported as infinity
+        last_lam = float(np.exp(log_lam[-1]))
     return MSPRTResult(
         float(means[-1]),
         int(x.size),
-        float(np.exp(log_lam[-1])),
+        last_lam,
         float(p_path[-1]),
         low,
         high,
         alpha,
         stopped is not None,
         stopped,
+        empty,
     )
 
 

@@ -105,6 +105,10 @@ runs = Table(
     Column("hyouka_version", String(40), nullable=False),
     _created(),
     Column("finished_at", DateTime(timezone=True), nullable=True),
+    # 0005: the process running it and its last sign of life (see store.effective_status)
+    Column("owner_host", String(255), nullable=True),
+    Column("owner_pid", Integer, nullable=True),
+    Column("heartbeat_at", DateTime(timezone=True), nullable=True),
 )
 
 run_variants = Table(

@@ -6,16 +6,19 @@ The web app and the human-judgment code add their own modules next to this one
 
 from __future__ import annotations
 
+import os
 import secrets
+import socket
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, Integer, and_, func, insert, select, update
+from sqlalchemy import Engine, Integer, and_, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from hyouka import __version__
+from hyouka.bounds import as_db_id
 from hyouka.datasets import Dataset
 from hyouka.errors import NotFoundError
 from hyouka.store import db
@@ -54,6 +57,13 @@ SAMPLE_FIELDS = (
     "attempts",
 )
 
+# A running run's process refreshes ``runs.heartbeat_at`` this often (hyouka/runner/heartbeat.py)
+HEARTBEAT_SECONDS = 15.0
+# A ``running`` run whose heartbeat is older than this shows as ``interrupted``: its process is
+# gone, or hung (several beats missed). Readers on the owner's host also ask the OS whether the
+# owner's pid still exists, which tells a ``kill -9`` at once.
+STALE_SECONDS = 8 * HEARTBEAT_SECONDS
+
 
 @dataclass
 class SampleRecord:
@@ -77,6 +87,55 @@ class RunInfo:
     config: Mapping[str, Any]
     created_at: datetime
     finished_at: datetime | None
+    stored_status: str = ""  # as written; ``status`` is what it is (see effective_status)
+    owner_host: str | None = None
+    owner_pid: int | None = None
+    heartbeat_at: datetime | None = None
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    # SQLite hands back naive datetimes; every stored time is UTC.
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+def _pid_exists(pid: int) -> bool:
+    if os.name != "posix":  # os.kill(pid, 0) is not a probe on Windows: the heartbeat decides
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # PermissionError: it exists, as another user
+        return True
+    return True
+
+
+def effective_status(row: Mapping[str, Any], now: datetime | None = None) -> str:
+    """A run's status as a reader should see it: a ``running`` run whose process is gone is
+    ``interrupted``.
+
+    Gone means: its heartbeat is older than :data:`STALE_SECONDS` (any host; a run stored
+    before heartbeats existed counts from its creation), or it ran on this host under a pid
+    that no longer exists. Nothing is written: the next ``hyouka run`` of the same command
+    resumes it and marks it ``running`` again.
+    """
+    status = str(row["status"])
+    if status != "running":
+        return status
+    now = now or utcnow()
+    beat = _aware(row.get("heartbeat_at")) or _aware(row.get("created_at"))
+    if beat is not None and (now - beat).total_seconds() > STALE_SECONDS:
+        return "interrupted"
+    pid, host = row.get("owner_pid"), row.get("owner_host")
+    if pid is None or host != socket.gethostname() or int(pid) == os.getpid():
+        return status
+    return status if _pid_exists(int(pid)) else "interrupted"
+
+
+def _owner() -> dict[str, Any]:
+    return {"owner_host": socket.gethostname(), "owner_pid": os.getpid(), "heartbeat_at": utcnow()}
 
 
 class Store:
@@ -261,6 +320,7 @@ class Store:
                     fingerprint=fingerprint,
                     config=dict(config),
                     hyouka_version=__version__,
+                    **_owner(),
                 )
             ).inserted_primary_key[0]  # type: ignore[index]
             conn.execute(
@@ -272,10 +332,23 @@ class Store:
         return self.get_run(uid)
 
     def set_run_status(self, run_id: int, status: str) -> None:
+        """Record a run's status; ``running`` also makes this process its owner."""
         finished = utcnow() if status in {"finished", "failed"} else None
+        owner = _owner() if status == "running" else {}
         with self.engine.begin() as conn:
             conn.execute(
-                update(runs).where(runs.c.id == run_id).values(status=status, finished_at=finished)
+                update(runs)
+                .where(runs.c.id == run_id)
+                .values(status=status, finished_at=finished, **owner)
+            )
+
+    def heartbeat(self, run_id: int) -> None:
+        """The owner's sign of life for a running run (see :func:`effective_status`)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(runs)
+                .where(runs.c.id == run_id, runs.c.status == "running")
+                .values(heartbeat_at=utcnow())
             )
 
     def latest_unfinished_run(self, project: str, fingerprint: str | None = None) -> RunInfo | None:
@@ -287,14 +360,24 @@ class Store:
         return _run_info(row._mapping) if row else None
 
     def get_run(self, ref: str, project: str | None = None) -> RunInfo:
-        """A run by uid, uid prefix, numeric id, or 'latest'."""
+        """A run by uid, uid prefix, numeric id, or 'latest': the newest run that stored a
+        sample (the newest run of all when none did)."""
         query = select(runs)
         if project is not None:
             query = query.where(runs.c.project == project)
         if ref == "latest":
-            query = query.order_by(runs.c.id.desc()).limit(1)
+            newest = query.order_by(runs.c.id.desc()).limit(1)
+            with_samples = newest.where(exists().where(samples.c.run_id == runs.c.id))
+            with self.engine.connect() as conn:
+                row = conn.execute(with_samples).first() or conn.execute(newest).first()
+            if row is None:
+                raise NotFoundError("the project has no runs yet (start one with: hyouka run)")
+            return _run_info(row._mapping)
         elif ref.isdigit():
-            query = query.where(runs.c.id == int(ref))
+            run_id = as_db_id(ref)
+            if run_id is None:  # beyond any id a database holds (or not ASCII digits)
+                raise NotFoundError(f"no run '{ref}' (list runs with: hyouka runs)")
+            query = query.where(runs.c.id == run_id)
         else:
             query = query.where(runs.c.uid.like(ref.replace("%", "") + "%")).limit(2)
         with self.engine.connect() as conn:
@@ -324,8 +407,13 @@ class Store:
         )
         if project is not None:
             query = query.where(runs.c.project == project)
+        now = utcnow()
         with self.engine.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(query)]
+            out = [dict(r._mapping) for r in conn.execute(query)]
+        for r in out:
+            r["stored_status"] = r["status"]
+            r["status"] = effective_status(r, now)
+        return out
 
     def run_variant_ids(self, run_id: int) -> list[int]:
         with self.engine.connect() as conn:
@@ -453,15 +541,20 @@ class Store:
 
 
 def _run_info(row: Any) -> RunInfo:
+    pid = row.get("owner_pid")
     return RunInfo(
         id=int(row["id"]),
         uid=str(row["uid"]),
         project=str(row["project"]),
-        status=str(row["status"]),
+        status=effective_status(row),
         seed=int(row["seed"]),
         samples=int(row["samples"]),
         fingerprint=str(row["fingerprint"]),
         config=row["config"],
         created_at=row["created_at"],
         finished_at=row["finished_at"],
+        stored_status=str(row["status"]),
+        owner_host=row.get("owner_host"),
+        owner_pid=int(pid) if pid is not None else None,
+        heartbeat_at=row.get("heartbeat_at"),
     )

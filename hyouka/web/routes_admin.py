@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
+from hyouka.bounds import LONG_TEXT_MAX, NAME_MAX, TAG_MAX
 from hyouka.export import csv_text, jsonl_text
 from hyouka.facades.humans import CampaignDefaults
 from hyouka.humans import JUDGMENT_COLUMNS, MODES, HumanEvalError
 from hyouka.humans.campaigns import MAX_OVERLAP, MIN_OVERLAP
-from hyouka.web.context import Viewer, admin, check_csrf, render, translator, web
+from hyouka.web.context import (
+    BadRequest,
+    RowId,
+    Viewer,
+    admin,
+    check_csrf,
+    render,
+    translator,
+    web,
+)
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 
@@ -44,7 +55,7 @@ def _run_choices(request: Request, run_ref: str) -> dict[str, Any]:
 @router.get("/campaigns/new")
 def new_campaign(
     request: Request,
-    run: str = "latest",
+    run: Annotated[str, Query(max_length=64)] = "latest",
     who: Viewer = Depends(admin),  # noqa: B008
 ) -> Response:
     ctx = web(request)
@@ -86,27 +97,50 @@ def _lines(text: str) -> list[str]:
     return [line.strip() for line in text.replace(",", "\n").splitlines() if line.strip()]
 
 
+def _short(items: list[str], limit: int = NAME_MAX) -> list[str]:
+    """A form's repeated field (variants, groups, tags), each value at most ``limit`` long."""
+    if any(len(item) > limit for item in items):
+        raise BadRequest("error.too_long")
+    return items
+
+
+def _count(text: str) -> int | None:
+    """An optional positive count typed in a form: None when empty, -1 when not a number
+    (refused by the campaign's checks with a message)."""
+    text = text.strip()
+    if not text:
+        return None
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 12 else -1
+
+
+Short = Annotated[str, Form(max_length=NAME_MAX)]
+Long = Annotated[str, Form(max_length=LONG_TEXT_MAX)]
+MaybeShort = Annotated[str | None, Form(max_length=NAME_MAX)]
+MaybeLong = Annotated[str | None, Form(max_length=LONG_TEXT_MAX)]
+
+
 @router.post("/campaigns")
 def create(
+    *,
     request: Request,
     who: Viewer = Depends(admin),  # noqa: B008
-    csrf: str = Form(""),
-    run: str = Form(...),
-    name: str = Form(""),
+    csrf: Short = "",
+    run: Short,
+    name: Short = "",
     # A field left out takes the campaign default (ws.campaigns.defaults(), as in the CLI).
-    mode: str | None = Form(None),
+    mode: MaybeShort = None,
     variant: list[str] = Form([]),  # noqa: B008
-    case_keys: str = Form(""),
+    case_keys: Long = "",
     overlap: int | None = Form(None),
-    rubric: str | None = Form(None),
-    instructions: str | None = Form(None),
-    tags: str | None = Form(None),
+    rubric: MaybeLong = None,
+    instructions: MaybeLong = None,
+    tags: Annotated[str | None, Form(max_length=(TAG_MAX + 1) * 100)] = None,
     seed: int | None = Form(None),
-    max_samples: str = Form(""),
+    max_samples: Short = "",
     assignment_minutes: int | None = Form(None),
     group: list[str] = Form([]),  # noqa: B008
-    judge_first: str = Form(""),
-    only_unsettled: str = Form(""),
+    judge_first: Short = "",
+    only_unsettled: Short = "",
 ) -> Response:
     check_csrf(who, csrf)
     ctx = web(request)
@@ -116,16 +150,16 @@ def create(
             name,
             run=choices["run"].uid,
             mode=mode,
-            variants=variant,
+            variants=_short(variant),
             cases=_lines(case_keys),
             overlap=overlap,
             rubric=rubric,
             instructions=instructions,
             tags=None if tags is None else [t.strip() for t in tags.splitlines() if t.strip()],
             seed=seed,
-            max_samples=int(max_samples) if max_samples.strip().isdigit() else None,
+            max_samples=_count(max_samples),
             assignment_minutes=assignment_minutes,
-            groups=group,
+            groups=_short(group),
             judge_first=judge_first or None,
             only_unsettled=bool(judge_first and only_unsettled),
         )
@@ -163,7 +197,7 @@ def create(
 @router.get("/campaigns/{campaign_id}")
 def dashboard(
     request: Request,
-    campaign_id: int,
+    campaign_id: RowId,
     who: Viewer = Depends(admin),  # noqa: B008
 ) -> Response:
     campaigns = web(request).front.campaigns
@@ -181,9 +215,19 @@ def dashboard(
     )
 
 
+_UNSAFE_IN_QUOTES = re.compile(r'[^\x20-\x7e]|["\\%]')
+
+
+def content_disposition(filename: str) -> str:
+    """An ``attachment`` header for ``filename`` (RFC 6266): ``filename*`` carries the name
+    in UTF-8, percent-encoded (so no character can break the header), and ``filename`` an
+    ASCII stand-in for old clients, every other character replaced by ``_``."""
+    fallback = _UNSAFE_IN_QUOTES.sub("_", filename)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
 def _download(body: Any, filename: str, media_type: str) -> StreamingResponse:
-    ascii_name = filename.encode("ascii", "replace").decode().replace("?", "_")
-    disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+    disposition = content_disposition(filename)
     return StreamingResponse(
         body, media_type=media_type, headers={"Content-Disposition": disposition}
     )
@@ -192,7 +236,7 @@ def _download(body: Any, filename: str, media_type: str) -> StreamingResponse:
 @router.get("/campaigns/{campaign_id}/judgments.csv")
 def download_judgments(
     request: Request,
-    campaign_id: int,
+    campaign_id: RowId,
     history: bool = False,
     who: Viewer = Depends(admin),  # noqa: B008
 ) -> Response:
@@ -211,7 +255,7 @@ def download_judgments(
 @router.get("/campaigns/{campaign_id}/pairs.jsonl")
 def download_pairs(
     request: Request,
-    campaign_id: int,
+    campaign_id: RowId,
     who: Viewer = Depends(admin),  # noqa: B008
 ) -> Response:
     """The people's settled preferences as prompt/chosen/rejected rows (``--pairs``)."""
@@ -227,11 +271,12 @@ def download_pairs(
 
 @router.post("/campaigns/{campaign_id}/status")
 def change_status(
+    *,
     request: Request,
-    campaign_id: int,
+    campaign_id: RowId,
     who: Viewer = Depends(admin),  # noqa: B008
-    csrf: str = Form(""),
-    status: str = Form(...),
+    csrf: Short = "",
+    status: Short,
 ) -> Response:
     check_csrf(who, csrf)
     web(request).front.campaigns.set_status(campaign_id, status)
@@ -242,10 +287,10 @@ def change_status(
 def add_person(
     request: Request,
     who: Viewer = Depends(admin),  # noqa: B008
-    csrf: str = Form(""),
-    name: str = Form(""),
-    group: str = Form(""),
-    role: str = Form("annotator"),
+    csrf: Short = "",
+    name: Short = "",
+    group: Short = "",
+    role: Short = "annotator",
 ) -> Response:
     check_csrf(who, csrf)
     ctx = web(request)
@@ -260,10 +305,11 @@ def add_person(
 
 @router.post("/annotators/status")
 def person_status(
+    *,
     request: Request,
     who: Viewer = Depends(admin),  # noqa: B008
-    csrf: str = Form(""),
-    name: str = Form(...),
+    csrf: Short = "",
+    name: Short,
     disabled: bool = Form(...),
 ) -> Response:
     check_csrf(who, csrf)
