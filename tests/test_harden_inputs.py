@@ -79,11 +79,11 @@ def test_a_hostile_jsonl_row_is_a_row_problem_with_its_line(
 
 
 def test_a_row_whose_text_looks_like_console_markup_is_printed_as_is(tmp_path: Path) -> None:
-    root = project(tmp_path, "cases.jsonl", '{"vars":{"q":1},"[/]":1}\n{"vars":{"q":2}}\n')
+    root = project(tmp_path, "cases.jsonl", '{"vars":{"q":1},"[/bold]":1}\n{"vars":{"q":2}}\n')
     code, out = run_cli(root)
-    assert code == 2 and "unknown field(s) [/]" in out
+    assert code == 2 and "unknown field(s) [/bold]" in out
     code, out = run_cli(root, "--skip-bad-rows")
-    assert code == 0 and "unknown field(s) [/]" in out
+    assert code == 0 and "unknown field(s) [/bold]" in out
 
 
 # -- 9c. empty datasets ----------------------------------------------------------------------
