@@ -307,6 +307,18 @@ def int_bounds(model: type[BaseModel], name: str) -> tuple[int, int, int]:
     return int(info.default), int(low), int(high)
 
 
+def run_option(value: int | None, name: str, default: int) -> int:
+    """A setting given for one run (``samples``, ``concurrency`` from the CLI or the API):
+    ``default`` (the project's) when not given, else checked against the bounds hyouka.yaml
+    has for it, so 0 is an error rather than a silent "use the config"."""
+    if value is None:
+        return default
+    _, low, high = int_bounds(ProjectConfig, name)
+    if not low <= value <= high:
+        raise ConfigError(f"{name}={value}: must be from {low} to {high}", field=name)
+    return value
+
+
 def json_schema() -> dict[str, Any]:
     """The JSON Schema of ``hyouka.yaml`` (for editors: yaml-language-server)."""
     schema = ProjectConfig.model_json_schema()

@@ -139,3 +139,17 @@ def test_overlap_out_of_bounds_is_refused_in_hyouka_yaml_and_on_the_door(
         Workspace.open(root)
     assert found.value.field == "human.overlap"
     assert found.value.location is not None and found.value.location.line == 3  # its line
+
+
+@pytest.mark.parametrize(("option", "value"), [("samples", 0), ("concurrency", 0),
+                                               ("samples", 1001)])  # fmt: skip
+def test_a_run_option_out_of_bounds_is_an_error_not_the_configs_value(
+    tmp_path: Path, option: str, value: int
+) -> None:
+    ws = project(tmp_path)
+    before = len(ws.runs())
+    with pytest.raises(ConfigError, match=f"{option}={value}: must be from 1 to"):
+        ws.run(**{option: value})
+    assert len(ws.runs()) == before  # nothing ran
+    result = CliRunner().invoke(cli, ["run", "-p", str(ws.project.root), "--samples", "0"])
+    assert result.exit_code == 2 and "0" in result.output  # the CLI refuses it itself

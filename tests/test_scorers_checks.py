@@ -267,3 +267,11 @@ def test_global_dataset_and_case_checks_apply_where_configured(tmp_path: Path) -
     ]  # fmt: skip
     checkset = compile_checks(ws.project)
     assert [c.spec.origin for c in checkset.dataset_checks["faq"]] == ["dataset:faq"]
+
+
+def test_ja_ratio_threshold_zero_is_zero_not_the_default() -> None:
+    # `threshold: 0` means "any output passes"; it once became the default 0.5.
+    english = score({"type": "ja-ratio", "threshold": 0}, "Tokyo is the capital.")
+    assert (english.value, english.passed) == (0.0, True)
+    assert passed({"type": "ja-ratio"}, "Tokyo is the capital.") is False  # default 0.5
+    assert passed({"type": "ja-ratio"}, "東京です。") is True

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from hyouka.config import Project
+from hyouka.config import Project, run_option
 from hyouka.datasets import Case, Dataset, load_dataset
 from hyouka.errors import ConfigError, HyoukaError, ProviderTimeoutError
 from hyouka.hashing import content_hash, derive_seed
@@ -167,7 +167,7 @@ def plan_run(project: Project, store: Store, options: RunOptions) -> _Plan:
         for ds in datasets:
             ds.cases = ds.cases[: options.limit]
     bad.extend(check_before_run(project, variants, datasets, options.skip_bad_rows))
-    samples = options.samples or cfg.samples
+    samples = run_option(options.samples, "samples", cfg.samples)
     seed = cfg.seed if options.seed is None else options.seed
     stored_variants = [
         (
@@ -256,7 +256,7 @@ class Runner:
 
     @property
     def _concurrency(self) -> int:
-        return self.options.concurrency or self.project.config.concurrency
+        return run_option(self.options.concurrency, "concurrency", self.project.config.concurrency)
 
     # -- set-up -----------------------------------------------------------------------------
 

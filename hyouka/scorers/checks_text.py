@@ -144,7 +144,8 @@ class JaRatio(Check):
 
     def score(self, sample: SampleView) -> CheckResult:
         value = mt.japanese_ratio(sample.output)
-        limit = self.threshold() or 0.5
+        limit = self.threshold()  # the spec's, else meta.default_threshold; 0 stays 0
+        assert limit is not None
         return CheckResult(value, value >= limit, f"{value * 100:.0f}% Japanese characters")
 
 

@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
-from hyouka.config import Project
+from hyouka.config import Project, run_option
 from hyouka.errors import ConfigError, HyoukaError
 from hyouka.providers.base import GenerateRequest, Generation
 from hyouka.providers.calls import SampleKey, cached_record, call_with_retries, sample_record
@@ -122,7 +122,7 @@ class JudgeRunner:
         self.data = data
         self.checkset = checks
         self.types = set(types or ())
-        self.concurrency = concurrency or project.config.concurrency
+        self.concurrency = run_option(concurrency, "concurrency", project.config.concurrency)
         self.retry_base_delay = retry_base_delay
         self.stats = JudgeRunStats()
         # The run's providers when ``hyouka run`` judges (it closes them), else our own.

@@ -1,9 +1,10 @@
 """The tables, defined once for SQLite and PostgreSQL (SQLAlchemy Core).
 
-Data rules (docs/design/0001-store.md): typed columns for anything filtered or aggregated, JSON
-only for opaque payloads, raw provider payloads in a side table, explicit ``status`` columns,
-machine outputs immutable, human judgments append-only (``supersedes_id``). Any change here
-needs a new Alembic migration in ``hyouka/store/migrations/versions`` (a test compares them).
+Data rules (docs/design/0001-store-and-runner.md): typed columns for anything filtered or
+aggregated, JSON only for opaque payloads, raw provider payloads in a side table, explicit
+``status`` columns, machine outputs immutable, human judgments append-only (``supersedes_id``).
+Any change here needs a new Alembic migration in ``hyouka/store/migrations/versions`` (a test
+compares them).
 """
 
 from __future__ import annotations
