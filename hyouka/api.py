@@ -40,6 +40,9 @@ if TYPE_CHECKING:
     from hyouka.analysis import AgreementReport, CompareResult, RankingReport
 
 
+__all__ = ["Workspace", "schema_revisions", "upgrade_schema"]
+
+
 class Workspace(Front):
     """A project and its store; the facades of :class:`~hyouka.facades.Front` over them."""
 

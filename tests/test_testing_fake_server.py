@@ -397,9 +397,18 @@ def test_refuses_non_loopback_host() -> None:
         FakeServer(host="0.0.0.0")
 
 
-def test_package_exports_resolve() -> None:
+def test_package_exports_are_the_fake_servers_own_objects() -> None:
+    # Each exported name is the fake server module's object (not merely "not None"), the
+    # list matches what the package declares, and an unknown name is an AttributeError.
+    from hyouka._lazy import type_checking_imports
+    from hyouka.testing import fake_server
+
+    declared = type_checking_imports(hyouka.testing.__file__ or "")
+    assert set(hyouka.testing.__all__) == set(declared) <= set(fake_server.__all__)
     for name in hyouka.testing.__all__:
-        assert getattr(hyouka.testing, name) is not None
+        assert getattr(hyouka.testing, name) is getattr(fake_server, name), name
+    with pytest.raises(AttributeError):
+        _ = hyouka.testing.FakeServr
 
 
 def test_cpu_per_call_over_2000_keep_alive_requests(srv: FakeServer) -> None:

@@ -6,8 +6,9 @@ module twice (runpy warns when a package's ``__init__`` has already imported it)
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from hyouka._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from hyouka.testing.fake_server import (
@@ -36,8 +37,4 @@ __all__ = [
     "prompt_key",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    if name in __all__:
-        return getattr(importlib.import_module("hyouka.testing.fake_server"), name)
-    raise AttributeError(f"module 'hyouka.testing' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, __file__)
