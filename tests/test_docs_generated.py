@@ -47,9 +47,26 @@ def test_every_documented_example_is_a_valid_check(name: str) -> None:
 
 
 def test_stale_docs_are_detected(tmp_path: Path) -> None:
-    assert {p.name for p in docs_gen.stale(tmp_path)} == {"checks.md", "config-schema.json"}
+    assert {p.name for p in docs_gen.stale(tmp_path)} == {
+        "checks.md", "config-schema.json", "cli.md"
+    }  # fmt: skip
     assert docs_gen.main(["--docs", str(tmp_path)]) == 0
     assert docs_gen.main(["--docs", str(tmp_path), "--check"]) == 0
     page = tmp_path / "checks.md"
     page.write_text(page.read_text(encoding="utf-8").replace("## `regex`", "## regex"), "utf-8")
     assert docs_gen.main(["--docs", str(tmp_path), "--check"]) == 1
+    docs_gen.main(["--docs", str(tmp_path)])
+    cli_page = tmp_path / "cli.md"
+    cli_page.write_text(cli_page.read_text(encoding="utf-8").replace("--no-cache", "--nocache"))
+    assert [p.name for p in docs_gen.stale(tmp_path)] == ["cli.md"]
+
+
+def test_the_cli_reference_has_every_command_and_subcommand() -> None:
+    from hyouka.cli.main import COMMANDS
+
+    page = (DOCS / "cli.md").read_text(encoding="utf-8")
+    for name in COMMANDS:
+        assert f"`hyouka {name}`" in page, name
+    for sub in ("campaigns create", "feedback accept", "annotators add", "db upgrade"):
+        assert f"`hyouka {sub}`" in page and f"Usage: hyouka {sub} [OPTIONS]" in page
+    assert "-h, --help" in page
