@@ -218,6 +218,6 @@ def test_migration_0002_keeps_every_row_and_gives_assignments_opaque_ids(tmp_pat
 
 
 def db_now() -> object:
-    from hyouka.humans._tx import now_utc
+    from hyouka.store.tx import now_utc
 
     return now_utc()

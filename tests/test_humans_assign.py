@@ -17,8 +17,8 @@ from sqlalchemy import select
 from hyouka import humans
 from hyouka.errors import NotFoundError
 from hyouka.humans import JudgmentInput
-from hyouka.humans._tx import now_utc
 from hyouka.store.schema import assignments, campaign_items
+from hyouka.store.tx import now_utc
 
 
 def _counts(e: Env) -> dict[int, tuple[int, int]]:

@@ -4,7 +4,7 @@ Pure functions over a :class:`hyouka.store.store.Store`. The CLI and the web's a
 JSON API reach them through the front door (``ws.campaigns``, ``ws.people``, … of
 :mod:`hyouka.facades`); the annotator screens call the per-request ones (sessions,
 assignments, judgments, production feedback) directly. Every write goes through
-:func:`hyouka.humans._tx.write_tx` (one writer on SQLite).
+:func:`hyouka.store.tx.write_tx` (one writer on SQLite).
 
 >>> person, token = add_annotator(store, "support-bot", "tanaka", group="operators")
 >>> campaign = create_campaign(store, "support-bot", run.id, CampaignSpec(name="round-1"))

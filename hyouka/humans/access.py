@@ -14,10 +14,10 @@ from sqlalchemy import bindparam, delete, func, insert, select, update
 
 from hyouka.bounds import name_problem
 from hyouka.errors import NotFoundError
-from hyouka.humans._tx import hash_secret, inserted_id, new_secret, now_utc, reading, write_tx
 from hyouka.humans.people import Annotator, HumanEvalError, annotator_from_row
 from hyouka.store.schema import annotators, api_keys, signin_failures, web_sessions
 from hyouka.store.store import Store
+from hyouka.store.tx import hash_secret, inserted_id, new_secret, now_utc, reading, write_tx
 
 SESSION_DAYS = 30
 

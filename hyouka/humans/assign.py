@@ -32,10 +32,10 @@ from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from hyouka.errors import NotFoundError
-from hyouka.humans._tx import as_utc, inserted_id, new_public_id, now_utc, reading, run_write
 from hyouka.humans.campaigns import Campaign, campaign_from_row
 from hyouka.store.schema import annotators, assignments, campaign_items, campaigns
 from hyouka.store.store import Store
+from hyouka.store.tx import as_utc, inserted_id, new_public_id, now_utc, reading, run_write
 
 RECLAIM_EVERY_S = 5.0
 

@@ -36,7 +36,6 @@ from sqlalchemy.exc import IntegrityError
 from hyouka.bounds import DB_INT_MAX, LONG_TEXT_MAX, SEED_MAX, TAG_MAX, as_db_id, name_problem
 from hyouka.config import HumanConfig, int_bounds
 from hyouka.errors import NotFoundError
-from hyouka.humans._tx import as_utc, inserted_id, reading, write_tx
 from hyouka.humans.modes import DEFAULT_ASSIGNMENT_MINUTES, MODES
 from hyouka.humans.people import Annotator, HumanEvalError
 from hyouka.store.schema import (
@@ -50,6 +49,7 @@ from hyouka.store.schema import (
     variants,
 )
 from hyouka.store.store import Store
+from hyouka.store.tx import as_utc, inserted_id, reading, write_tx
 
 DEFAULT_TAGS = ("事実と違う", "長すぎる", "敬語が不自然", "質問に答えていない")
 MAX_TAGS = 20

@@ -14,7 +14,6 @@ from typing import Any
 from sqlalchemy import ColumnElement, String, case, cast, func, or_, select
 from sqlalchemy.orm import aliased
 
-from hyouka.humans._tx import as_utc, reading
 from hyouka.humans.campaigns import Campaign
 from hyouka.humans.items import as_text
 from hyouka.humans.people import annotator_from_row
@@ -28,6 +27,7 @@ from hyouka.store.schema import (
     variants,
 )
 from hyouka.store.store import Store
+from hyouka.store.tx import as_utc, reading
 
 
 def is_current() -> ColumnElement[bool]:

@@ -25,7 +25,6 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import aliased
 
-from hyouka.humans._tx import as_utc, reading
 from hyouka.humans.campaigns import Campaign
 from hyouka.humans.dashboard import is_current
 from hyouka.humans.items import as_text, load_item
@@ -39,6 +38,7 @@ from hyouka.store.schema import (
     variants,
 )
 from hyouka.store.store import Store
+from hyouka.store.tx import as_utc, reading
 
 JUDGMENT_COLUMNS = [
     "id",

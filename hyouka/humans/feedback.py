@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from hyouka.humans._tx import inserted_id, reading, run_write
 from hyouka.humans.judging import SubmitResult
 from hyouka.humans.people import HumanEvalError
 from hyouka.store.schema import judgments, variants
 from hyouka.store.store import Store
+from hyouka.store.tx import inserted_id, reading, run_write
 
 THUMBS = {"up": 1, "down": -1}
 

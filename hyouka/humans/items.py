@@ -17,11 +17,11 @@ from typing import Any
 from sqlalchemy import bindparam, select
 
 from hyouka.errors import NotFoundError
-from hyouka.humans._tx import reading
 from hyouka.humans.assign import Assignment
 from hyouka.humans.judging import ItemSides
 from hyouka.store.schema import campaign_items, cases, samples
 from hyouka.store.store import Store
+from hyouka.store.tx import reading
 
 
 @dataclass(frozen=True)

@@ -19,12 +19,12 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from hyouka.humans._tx import inserted_id, reading, run_write
 from hyouka.humans.assign import Assignment, assignment_from_row
 from hyouka.humans.campaigns import Campaign
 from hyouka.humans.people import HumanEvalError
 from hyouka.store.schema import assignments, campaign_items, judgments
 from hyouka.store.store import Store
+from hyouka.store.tx import inserted_id, reading, run_write
 
 VERDICTS = ("left", "right", "tie", "both_bad")
 

@@ -16,9 +16,9 @@ from sqlalchemy.exc import IntegrityError
 
 from hyouka.bounds import name_problem
 from hyouka.errors import HyoukaError, NotFoundError
-from hyouka.humans._tx import hash_secret, inserted_id, new_secret, reading, write_tx
 from hyouka.store.schema import annotators, web_sessions
 from hyouka.store.store import Store
+from hyouka.store.tx import hash_secret, inserted_id, new_secret, reading, write_tx
 
 ROLES = ("annotator", "admin")
 

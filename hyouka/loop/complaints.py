@@ -26,13 +26,14 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 
 from hyouka.store.schema import annotators, cases, judgments, samples, variants
 from hyouka.store.store import Store
+from hyouka.store.tx import utc
 
 # Tags that mean "this phrase must never appear" (compared case-folded, NFKC).
 NEVER_SAY_TAGS = frozenset(
@@ -265,12 +266,6 @@ def group_complaints(complaints: Iterable[Complaint]) -> list[ComplaintGroup]:
 # ----------------------------------------------------------------------------- reading
 
 
-def as_utc(value: datetime | None) -> datetime:
-    if value is None:
-        return datetime.now(UTC)
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
 def _query(project: str) -> Any:
     superseded = select(judgments.c.supersedes_id).where(judgments.c.supersedes_id.is_not(None))
     return (
@@ -385,7 +380,7 @@ def _human(row: Any, info: Mapping[int, _SampleInfo], fb: Feedback) -> None:
                 source="human",
                 who=str(row.who or f"annotator {row.annotator_id}"),
                 group=str(row.group_name or ""),
-                created_at=as_utc(row.created_at),
+                created_at=utc(row.created_at),
                 output=s.output,
                 sample_id=int(sample_id),
                 case_id=s.case_id,
@@ -432,7 +427,7 @@ def _production(row: Any, labels: Mapping[int, str], fb: Feedback) -> None:
             source="production",
             who=str(row.external_ref or "production"),
             group="production",
-            created_at=as_utc(row.created_at),
+            created_at=utc(row.created_at),
             output=output,
             input_text=row.input_text,
             variant=variant,

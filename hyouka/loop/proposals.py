@@ -29,7 +29,6 @@ from hyouka.errors import HyoukaError, NotFoundError
 from hyouka.loop.complaints import (
     Complaint,
     ComplaintGroup,
-    as_utc,
     group_complaints,
     is_japanese,
     normalize,
@@ -39,6 +38,7 @@ from hyouka.loop.complaints import (
 )
 from hyouka.store.schema import check_proposals, utcnow
 from hyouka.store.store import Store
+from hyouka.store.tx import utc
 
 STATUSES = ("proposed", "accepted", "rejected")
 MAX_EXAMPLE = 600  # characters of a complained output quoted in a rubric
@@ -93,7 +93,7 @@ class Proposal:
     def raised_at(self) -> datetime:
         times = [parse_time(c.get("when")) for c in self.complaints]
         known = [t for t in times if t is not None]
-        return min(known) if known else as_utc(self.created_at)
+        return min(known) if known else utc(self.created_at)
 
     @property
     def accepted_at(self) -> datetime | None:
@@ -129,10 +129,10 @@ class Proposal:
 
 def parse_time(value: Any) -> datetime | None:
     if isinstance(value, datetime):
-        return as_utc(value)
+        return utc(value)
     if isinstance(value, str):
         try:
-            return as_utc(datetime.fromisoformat(value))
+            return utc(datetime.fromisoformat(value))
         except ValueError:
             return None
     return None
@@ -293,7 +293,7 @@ def _proposal(rows: Sequence[Any]) -> Proposal:
             int(r.id),
             str(r.status),
             r.decided_by,
-            as_utc(r.decided_at) if r.decided_at else None,
+            utc(r.decided_at) if r.decided_at else None,
             r.note,
         )
         for r in rows
@@ -307,9 +307,9 @@ def _proposal(rows: Sequence[Any]) -> Proposal:
         spec=dict(last.spec),
         provenance=dict(last.provenance),
         decided_by=last.decided_by,
-        decided_at=as_utc(last.decided_at) if last.decided_at else None,
+        decided_at=utc(last.decided_at) if last.decided_at else None,
         note=last.note,
-        created_at=as_utc(first.created_at),
+        created_at=utc(first.created_at),
         history=history,
     )
 
@@ -356,7 +356,7 @@ def _insert(conn: Connection, **values: Any) -> int:
 def _append(
     store: Store, p: Proposal, status: str, by: str | None, note: str | None, **changes: Any
 ) -> Proposal:
-    from hyouka.humans._tx import write_tx
+    from hyouka.store.tx import write_tx
 
     with write_tx(store) as conn:
         current = conn.execute(
@@ -446,7 +446,7 @@ def propose(
             existing = [merged if p.id == merged.id else p for p in existing]
             joined.append(merged)
             continue
-        from hyouka.humans._tx import write_tx
+        from hyouka.store.tx import write_tx
 
         with write_tx(store) as conn:
             created.append(

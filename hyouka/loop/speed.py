@@ -20,10 +20,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from hyouka.loop.complaints import as_utc
 from hyouka.loop.proposals import Proposal, list_proposals
 from hyouka.store.schema import cases, runs, samples, scores, variants
 from hyouka.store.store import Store
+from hyouka.store.tx import utc
 
 PREFIX = "complaint-"
 
@@ -121,10 +121,10 @@ def _tally(rows: Any) -> list[CheckTally]:
                 metric,
                 run_id,
                 str(r.uid),
-                as_utc(r.run_at),
+                utc(r.run_at),
                 variant_id,
                 f"{r.name}@{r.version}",
-                as_utc(r.variant_at),
+                utc(r.variant_at),
                 e["failed"],
                 e["n"],
                 e["case"],

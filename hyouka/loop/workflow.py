@@ -17,7 +17,6 @@ from hyouka.loop.complaints import (
     Complaint,
     ComplaintGroup,
     Praise,
-    as_utc,
     collect_feedback,
     group_complaints,
 )
@@ -38,6 +37,7 @@ from hyouka.loop.proposals import (
 )
 from hyouka.loop.regressions import Written, remove_check, write_accepted
 from hyouka.store.store import Store
+from hyouka.store.tx import utc
 
 SHOWN_COMPLAINTS = 5
 
@@ -93,7 +93,7 @@ def proposal_complaints(store: Store, proposal: Proposal) -> list[Complaint]:
                 source=str(r.get("source") or "human"),
                 who=str(r.get("who") or ""),
                 group=str(r.get("group") or ""),
-                created_at=parse_time(r.get("when")) or as_utc(proposal.created_at),
+                created_at=parse_time(r.get("when")) or utc(proposal.created_at),
                 output=str(r.get("output") or ""),
                 sample_id=r.get("sample_id"),
                 case_id=case_id,
@@ -134,7 +134,7 @@ def preview_proposal(
 
 def provenance_notes(proposal: Proposal, by: str) -> list[str]:
     """The comment lines written above a check in regressions.yaml."""
-    when = (proposal.decided_at or as_utc(proposal.created_at)).strftime("%Y-%m-%d %H:%M UTC")
+    when = (proposal.decided_at or utc(proposal.created_at)).strftime("%Y-%m-%d %H:%M UTC")
     notes = [f"{proposal.metric} · accepted by {by} on {when} · {proposal.kind}: {proposal.title}"]
     records = proposal.complaints
     for r in records[:SHOWN_COMPLAINTS]:

@@ -89,7 +89,7 @@ def create(url: str) -> Engine:
             # No pre-ping: it cost ~22% of the web server's CPU per judgment on PostgreSQL
             # (benchmarks/web_load.py). Connections are recycled every 10 minutes, and a
             # judgment write that meets a dropped connection is retried on a fresh one
-            # (hyouka/humans/_tx.py run_write).
+            # (hyouka/store/tx.py run_write).
             pool_recycle=600,
             json_serializer=_json_dumps,
         )

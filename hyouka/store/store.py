@@ -1,7 +1,12 @@
-"""The Store facade: every read and write of runs, datasets, variants, samples and scores.
+"""The Store facade: the runner's reads and writes of runs, datasets, variants, samples and
+scores.
 
-The web app and the human-judgment code add their own modules next to this one
-(``store/judgments.py`` …) that take a :class:`Store`; all SQL lives in ``hyouka/store``.
+Not all SQL is here: the packages that read the store for their own purposes query the tables
+of :mod:`hyouka.store.schema` themselves through a :class:`Store`'s engine — human evaluation
+(``hyouka/humans/``, writing through :mod:`hyouka.store.tx`), the loop (``hyouka/loop/``), the
+analyses and the report (``hyouka/analysis/data.py``, ``hyouka/report/data.py``), summaries and
+exports (``hyouka/summary.py``, ``hyouka/export.py``), and rescoring's batched score writer
+(``hyouka/scorers/scoring.py``).
 """
 
 from __future__ import annotations

@@ -1,8 +1,12 @@
-"""Write transactions for the human-evaluation tables, and small shared helpers.
+"""Write transactions for the store's writers besides the runner, and small shared helpers.
+
+The human-evaluation tables (``hyouka.humans``) and the loop's proposals (``hyouka.loop``)
+write through :func:`write_tx` / :func:`run_write`; the runner has its own single writer
+thread (``hyouka/runner/writer.py``).
 
 SQLite allows one writer at a time. Under a web server with a thread pool, letting every
 thread open its own write transaction turns into ``database is locked`` retries and long
-tails; instead every write in this package takes one process-wide lock per database file, so
+tails; instead every write through here takes one process-wide lock per database file, so
 SQLite sees a single writer while reads stay parallel (WAL). PostgreSQL needs no lock: its
 correctness comes from transactions, row locks and unique constraints, so several server
 processes can share one database.
@@ -95,9 +99,14 @@ def now_utc() -> datetime:
 
 
 def as_utc(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; every time hyouka stores is UTC."""
+    """SQLite hands back naive datetimes; every time hyouka stores is UTC. None stays None."""
     if value is None:
         return None
+    return utc(value)
+
+
+def utc(value: datetime) -> datetime:
+    """A stored time (from a NOT NULL column) as an aware UTC datetime."""
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
