@@ -140,7 +140,9 @@ def _steps(env: Any, root: Path, srv: FakeServer) -> None:
     assert "12/12 samples fail; baseline 0/12" in str(returned.get("message"))
     worse = cases["polite"].find("failure")
     assert worse is not None and worse.get("type") == "significantly-worse"
-    assert "B − A = -1 [-1, -1]" in str(worse.get("message"))
+    # All pass against all fail on 12 cases: an honest interval, not a zero-width [-1, -1]
+    # (issue 17, defect 5).
+    assert "B − A = -1 [-1, -0.7783]" in str(worse.get("message"))
 
     # 5. Loop speed: complaint-1 fixed by the new bot version; complaint-2 still triggered.
     speed = loop_speed(env.store, "loopy")

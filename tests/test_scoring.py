@@ -178,7 +178,9 @@ def test_run_scores_judges_automatically_and_a_bad_baseline_is_named(tmp_path: P
         ws = Workspace.open(write_project(tmp_path, cfg, _cases()))
         result = ws.run()
         assert result.judges is not None and result.judges.judgments == 6
-        assert srv.stats()["model_calls"] == 6  # samples 0 and 1 are equal: cached per order
+        # Each sample gets its own judge calls (issue 17, defect 9), even where samples 0 and 1
+        # have equal texts: 6 judgments x 2 orders.
+        assert srv.stats()["model_calls"] == 12
         cfg["checks"] = [{"type": "judge-pairwise", "judge": "gpt", "baseline": "nobody"}]
         write_project(tmp_path, cfg)
         with pytest.raises(HyoukaError, match="the baseline 'nobody' is not a variant of run"):
