@@ -26,7 +26,7 @@ from hyouka.providers.limits import backoff_delay
 from hyouka.store.store import SampleRecord
 
 
-@dataclass
+@dataclass(slots=True)
 class CallOutcome:
     """How a call ended: a generation, or the status and message of the last failure."""
 
@@ -70,7 +70,7 @@ async def call_with_retries(
         return CallOutcome(generation, "ok", None, attempt, refused)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class SampleKey:
     """Where a call's sample belongs: its run, variant (or judge), case, index and target."""
 

@@ -55,6 +55,7 @@ class ProviderPool:
         self.env = ProviderEnv(project.root, transport)
         self.providers: dict[str, GovernedProvider] = {}
         self.limits: dict[str, ProviderLimits] = {}
+        self._policies: dict[str | None, CallPolicy] = {}  # asked twice per sample: kept
 
     def get(self, name: str, *, role: str = "provider") -> GovernedProvider:
         """The provider ``name`` (built on first use); ``role`` names it in errors."""
@@ -99,10 +100,14 @@ class ProviderPool:
 
     def policy(self, name: str | None) -> CallPolicy:
         """Timeout and retries for calls to provider ``name`` (None: a variant without one)."""
-        config = self.project.config.providers.get(name) if name else None
-        if config is None:
-            return DEFAULT_POLICY
-        return CallPolicy(config.timeout, config.max_retries)
+        found = self._policies.get(name)
+        if found is None:
+            config = self.project.config.providers.get(name) if name else None
+            found = (
+                DEFAULT_POLICY if config is None else CallPolicy(config.timeout, config.max_retries)
+            )
+            self._policies[name] = found
+        return found
 
     def reports(self) -> dict[str, SlotsReport]:
         """Per provider whose calls in flight adapt: how they went (cut by 429s or not)."""
