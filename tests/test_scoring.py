@@ -173,7 +173,9 @@ def test_cli_score_json_and_errors(tmp_path: Path) -> None:
 def test_run_scores_judges_automatically_and_a_bad_baseline_is_named(tmp_path: Path) -> None:
     with FakeServer(responder=lambda body: "[[A]]") as srv:
         judge = {"type": "openai", "base_url": srv.base_url, "model": "j"}
-        cfg = _config([{"type": "judge-pairwise", "judge": "gpt", "baseline": "plain"}])
+        # Equal outputs share a stored verdict only with the explicit `cache: text` (issue 17).
+        cfg = _config([{"type": "judge-pairwise", "judge": "gpt", "baseline": "plain",
+                        "cache": "text"}])  # fmt: skip
         cfg["providers"]["gpt"] = judge
         ws = Workspace.open(write_project(tmp_path, cfg, _cases()))
         result = ws.run()
