@@ -1,5 +1,5 @@
 # `make check` runs what CI runs (lint, types, tests). Use inside the project's virtualenv.
-.PHONY: check lint types test docs bench
+.PHONY: check lint types test docs bench fuzz
 
 check: lint types test
 
@@ -18,3 +18,7 @@ docs:
 
 bench:
 	python benchmarks/runner_overhead.py
+
+# The long fuzz profile (issue 12): >= 10,000 cases per target, figures printed.
+fuzz:
+	python benchmarks/fuzz_long.py

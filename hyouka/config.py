@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from hyouka.bounds import NAME_MAX, SEED_MAX, name_problem
 from hyouka.errors import ConfigError, Location
 from hyouka.yamlsource import SourceMap, load_yaml
 
@@ -36,8 +37,10 @@ class ProviderConfig(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    type: str = Field(description="openai, anthropic, llamacpp, echo, or a plugin's type")
-    model: str = ""
+    type: str = Field(
+        max_length=100, description="openai, anthropic, llamacpp, echo, or a plugin's type"
+    )
+    model: str = Field("", max_length=300)
     base_url: str | None = None
     api_key_env: str | None = Field(None, description="name of the env var holding the key")
     headers: dict[str, str] = Field(default_factory=dict)
@@ -83,13 +86,15 @@ class VariantConfig(_Model):
     """One version of the app: a prompt on a provider, or a Python app function."""
 
     provider: str | None = None
-    model: str | None = None
+    model: str | None = Field(None, max_length=300)
     prompt: str | None = Field(None, description="Jinja2 template file or inline text")
     system: str | None = Field(None, description="system prompt file or inline text")
     messages: list[MessageConfig] | None = None
     app: str | None = Field(None, description="module:function of a Python app")
     params: dict[str, Any] = Field(default_factory=dict)
-    family: str | None = Field(None, description="replicates (e.g. fine-tune seeds) share one")
+    family: str | None = Field(
+        None, max_length=NAME_MAX, description="replicates (e.g. fine-tune seeds) share one"
+    )
     description: str = ""
 
     @model_validator(mode="after")
@@ -127,9 +132,9 @@ class HumanConfig(_Model):
 class ProjectConfig(_Model):
     """The whole of ``hyouka.yaml``."""
 
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, max_length=NAME_MAX)
     store: str | None = Field(None, description="database URL; default: .hyouka/hyouka.db")
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=SEED_MAX)
     samples: int = Field(1, ge=1, le=1000)
     concurrency: int = Field(16, ge=1, le=10000)
     include: list[str] = Field(default_factory=list)
@@ -145,6 +150,23 @@ class ProjectConfig(_Model):
     def _dataset_shorthand(cls, value: Any) -> Any:
         if isinstance(value, dict):
             return {k: {"path": v} if isinstance(v, str) else v for k, v in value.items()}
+        return value
+
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, value: str) -> str:
+        problem = name_problem(value, "the project name")
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("providers", "variants", "datasets")
+    @classmethod
+    def _plain_keys(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for key in value:
+            problem = name_problem(key, f"the name '{key[:40]}'")
+            if problem:
+                raise ValueError(problem)
         return value
 
 
@@ -197,11 +219,23 @@ def _format_validation_error(exc: ValidationError, smap: SourceMap) -> ConfigErr
 
 def _merge_includes(data: dict[str, Any], root: Path, sources: list[SourceMap]) -> None:
     """Merge ``checks`` and ``datasets`` from included files (e.g. the regressions file)."""
-    for i, rel in enumerate(data.get("include") or []):
-        path = root / str(rel)
-        if not path.exists():
-            loc = sources[0].locate(("include", i))
-            raise ConfigError(f"included file '{rel}' not found", loc, f"include.{i}")
+    included = data.get("include")
+    if included is None:
+        return
+    if not isinstance(included, list):
+        raise ConfigError(
+            "'include' must be a list of file names, e.g. include: [regressions.yaml]",
+            sources[0].locate(("include",)),
+            "include",
+        )
+    for i, rel in enumerate(included):
+        loc = sources[0].locate(("include", i))
+        if not isinstance(rel, str) or not rel.strip() or "\x00" in rel:
+            raise ConfigError("each 'include' entry must be a file name", loc, f"include.{i}")
+        path = root / rel
+        if not path.is_file():
+            what = "is a folder, not a file" if path.is_dir() else "not found"
+            raise ConfigError(f"included file '{rel}' {what}", loc, f"include.{i}")
         extra, smap = load_yaml(path)
         sources.append(smap)
         if extra is None:
@@ -210,12 +244,21 @@ def _merge_includes(data: dict[str, Any], root: Path, sources: list[SourceMap]) 
             raise ConfigError(
                 "an included file may only hold 'checks' and 'datasets'", Location(str(path), 1)
             )
-        data.setdefault("checks", [])
-        data["checks"] = list(data["checks"] or []) + list(extra.get("checks") or [])
-        datasets = dict(data.get("datasets") or {})
-        for name, value in (extra.get("datasets") or {}).items():
-            datasets.setdefault(name, value)
-        data["datasets"] = datasets
+        checks = extra.get("checks") or []
+        datasets = extra.get("datasets") or {}
+        if not isinstance(checks, list) or not isinstance(datasets, dict):
+            section = "checks" if not isinstance(checks, list) else "datasets"
+            kind = "a list" if section == "checks" else "a mapping"
+            raise ConfigError(f"'{section}' must be {kind}", smap.locate((section,)), section)
+        mine_checks = data.get("checks") or []
+        mine_datasets = data.get("datasets") or {}
+        if not isinstance(mine_checks, list) or not isinstance(mine_datasets, dict):
+            return  # the project's own section is wrong: validation says where
+        data["checks"] = list(mine_checks) + list(checks)
+        merged = dict(mine_datasets)
+        for name, value in datasets.items():
+            merged.setdefault(name, value)
+        data["datasets"] = merged
 
 
 def load_config(root: Path | str = ".") -> Project:

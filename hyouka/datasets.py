@@ -6,7 +6,13 @@ the passages a retrieval step should find). Its id is given, or derived from its
 
 Loading never stops at the first bad row and never drops one silently: every bad row becomes
 a :class:`RowProblem` with its file and line, and :meth:`Dataset.raise_for_problems` reports
-them all at once.
+them all at once. A file with no rows at all (empty, blank lines, a CSV header alone) is a
+:class:`~hyouka.errors.DatasetError`.
+
+Limits, so that every value can be hashed and stored (a row beyond one is a row problem):
+values nest at most :data:`MAX_DEPTH` levels, integers fit in 64 bits, text holds no NUL
+character (PostgreSQL refuses it) and no lone surrogate (``"\\ud800"``: not Unicode), an id
+is at most :data:`MAX_ID_LENGTH` characters. A single cell or line may be as long as the file.
 """
 
 from __future__ import annotations
@@ -20,11 +26,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hyouka.bounds import NAME_MAX, text_problem
 from hyouka.errors import DatasetError, Location
 from hyouka.hashing import content_hash
 
 FIELDS = {"id", "vars", "expected", "checks", "aspect", "tags", "gold_ids", "metadata"}
 MAX_REPORTED = 20
+MAX_DEPTH = 100  # levels of nesting in one row (the store's JSON encoder stops at 255)
+MAX_ID_LENGTH = NAME_MAX  # the store's case key column
+_INT_BOUND = 2**63  # the store's JSON encoder takes 64-bit integers
 
 
 @dataclass(frozen=True)
@@ -97,15 +107,23 @@ class Dataset:
         shown = "\n".join(f"  {p}" for p in self.problems[:MAX_REPORTED])
         more = len(self.problems) - MAX_REPORTED
         tail = f"\n  … and {more} more" if more > 0 else ""
+        advice = (
+            "Fix the rows, or pass --skip-bad-rows to run the good ones only."
+            if self.cases
+            else "Fix the rows: no row is good, so there is nothing to run."
+        )
         raise DatasetError(
             f"dataset '{self.name}' has {len(self.problems)} bad row(s) "
-            f"({len(self.cases)} good):\n{shown}{tail}\n"
-            "Fix the rows, or pass --skip-bad-rows to run the good ones only."
+            f"({len(self.cases)} good):\n{shown}{tail}\n{advice}"
         )
 
 
 class _RowError(Exception):
-    """A problem with one row, raised inside the row parser."""
+    """A problem with one row, raised inside the row parser (``column``: 0 when unknown)."""
+
+    def __init__(self, message: str, column: int = 0) -> None:
+        super().__init__(message)
+        self.column = column
 
 
 def _as_str_tuple(value: Any, name: str) -> tuple[str, ...]:
@@ -116,8 +134,41 @@ def _as_str_tuple(value: Any, name: str) -> tuple[str, ...]:
     raise _RowError(f"'{name}' must be a string or a list of strings")
 
 
+def check_value(value: Any) -> None:
+    """Raise ``_RowError`` if ``value`` (a parsed row) breaks a limit of the module docstring.
+
+    Iterative, so that no nesting depth can exhaust the stack."""
+    stack: list[tuple[Any, str, int]] = [(value, "", 0)]
+    while stack:
+        item, where, depth = stack.pop()
+        if isinstance(item, str):
+            problem = text_problem(item)
+            if problem:
+                raise _RowError(f"the value at {where or 'the row'} {problem}")
+        elif isinstance(item, bool) or item is None or isinstance(item, float):
+            continue
+        elif isinstance(item, int):
+            if not -_INT_BOUND <= item < _INT_BOUND:
+                raise _RowError(
+                    f"the number at {where or 'the row'} does not fit in 64 bits; "
+                    "put it in quotes to keep it as text"
+                )
+        elif isinstance(item, Mapping | list | tuple):
+            if depth >= MAX_DEPTH:
+                raise _RowError(f"nested more than {MAX_DEPTH} levels deep")
+            pairs = item.items() if isinstance(item, Mapping) else enumerate(item)
+            for key, child in pairs:
+                name = f"{where}.{key}" if where else str(key)
+                if isinstance(key, str):
+                    problem = text_problem(key)
+                    if problem:
+                        raise _RowError(f"a key at {where or 'the row'} {problem}")
+                stack.append((child, name, depth + 1))
+
+
 def case_from_mapping(row: Mapping[str, Any]) -> Case:
     """Build a case from a row; raise ``_RowError`` with a clear message when it is wrong."""
+    check_value(row)
     unknown = set(row) - FIELDS
     if unknown:
         names = ", ".join(sorted(map(str, unknown)))
@@ -146,8 +197,10 @@ def case_from_mapping(row: Mapping[str, Any]) -> Case:
     if not isinstance(metadata, Mapping):
         raise _RowError("'metadata' must be a mapping")
     case_id = row.get("id")
-    if case_id is not None and not isinstance(case_id, str | int):
+    if case_id is not None and (isinstance(case_id, bool) or not isinstance(case_id, str | int)):
         raise _RowError("'id' must be text or a number")
+    if case_id is not None and not 1 <= len(str(case_id)) <= MAX_ID_LENGTH:
+        raise _RowError(f"'id' must be 1 to {MAX_ID_LENGTH} characters")
     body = Case(
         id="",
         vars=dict(variables),
@@ -173,6 +226,10 @@ def _rows_jsonl(path: Path, text: str) -> Iterator[tuple[int, Any | _RowError]]:
             yield number, json.loads(line)
         except json.JSONDecodeError as exc:
             yield number, _RowError(f"invalid JSON at column {exc.colno}: {exc.msg}")
+        except RecursionError:
+            yield number, _RowError(f"nested more than {MAX_DEPTH} levels deep")
+        except ValueError:  # an integer of more than 4,300 digits (int()'s own limit)
+            yield number, _RowError("a number has more than 4,300 digits; put it in quotes")
 
 
 _CSV_LIST_FIELDS = {"expected", "tags", "gold_ids"}
@@ -193,13 +250,37 @@ def _csv_cell(name: str, value: str) -> Any:
 
 
 def _rows_csv(path: Path, text: str) -> Iterator[tuple[int, Any | _RowError]]:
+    # A cell may be as long as the file (a long passage is a realistic cell); the csv module's
+    # limit is process-wide, so it is raised for this read only.
+    previous = csv.field_size_limit(max(len(text) + 1, csv.field_size_limit()))
+    try:
+        yield from _csv_records(text)
+    finally:
+        csv.field_size_limit(previous)
+
+
+def _csv_records(text: str) -> Iterator[tuple[int, Any | _RowError]]:
     reader = csv.reader(text.splitlines(keepends=True))
     try:
         header = next(reader)
     except StopIteration:
         return
+    except csv.Error as exc:
+        yield 1, _RowError(f"the header row is not valid CSV ({exc})")
+        return
     header = [h.strip() for h in header]
-    for row in reader:
+    duplicated = sorted({h for h in header if header.count(h) > 1})
+    if duplicated:
+        yield 1, _RowError(f"the header names column(s) {', '.join(duplicated)} twice")
+        return
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield reader.line_num, _RowError(f"not valid CSV ({exc})")
+            return
         number = reader.line_num
         if not any(cell.strip() for cell in row):
             continue
@@ -230,7 +311,10 @@ def _rows_yaml(path: Path, text: str) -> Iterator[tuple[int, Any | _RowError]]:
         data, smap = parse_yaml(text, str(path))
     except ConfigError as exc:
         line = exc.location.line if exc.location else 0
-        yield line, _RowError(exc.detail)
+        column = exc.location.column if exc.location else 0
+        yield line, _RowError(exc.detail, column)
+        return
+    if data is None:  # an empty file, or comments only
         return
     prefix: tuple[str | int, ...] = ()
     if isinstance(data, dict) and isinstance(data.get("cases"), list):
@@ -253,16 +337,13 @@ def load_dataset(name: str, path: Path) -> Dataset:
             f"unsupported dataset format '{path.suffix}' (use .jsonl, .csv or .yaml)",
             Location(str(path)),
         )
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise DatasetError("file not found", Location(str(path))) from None
-    except UnicodeDecodeError as exc:
-        raise DatasetError(f"not UTF-8 text ({exc.reason})", Location(str(path))) from None
+    text = _read(path)
     dataset = Dataset(name=name, path=path, cases=[])
     seen: dict[str, int] = {}
+    rows = 0
     for line, row in reader(path, text):
-        where = Location(str(path), line)
+        rows += 1
+        where = Location(str(path), line, row.column if isinstance(row, _RowError) else 0)
         try:
             if isinstance(row, _RowError):
                 raise row
@@ -276,4 +357,28 @@ def load_dataset(name: str, path: Path) -> Dataset:
             continue
         seen[case.id] = line
         dataset.cases.append(case)
+    if not rows:
+        what = "only a header row" if path.suffix.lower() == ".csv" and text.strip() else "no rows"
+        raise DatasetError(f"dataset '{name}' has {what}: add cases to it", Location(str(path)))
     return dataset
+
+
+def _read(path: Path) -> str:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise DatasetError("file not found", Location(str(path))) from None
+    except IsADirectoryError:
+        raise DatasetError("is a folder, not a file", Location(str(path))) from None
+    except OSError as exc:
+        raise DatasetError(f"cannot be read ({exc.strerror})", Location(str(path))) from None
+    except ValueError:  # a NUL character in the path
+        raise DatasetError("is not a valid file name", Location(repr(str(path)))) from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise DatasetError(
+            f"not UTF-8 text ({exc.reason} at byte {exc.start}); save the file as UTF-8",
+            Location(str(path), line),
+        ) from None

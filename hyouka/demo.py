@@ -38,8 +38,9 @@ class DemoSize:
     rag_samples: int
 
 
-FULL = DemoSize(support_cases=4, support_samples=3, rag_cases=5, rag_samples=1)
-QUICK = DemoSize(support_cases=3, support_samples=2, rag_cases=4, rag_samples=1)
+# compare needs at least 6 shared cases (hyouka.analysis.compare), so both sizes have 6.
+FULL = DemoSize(support_cases=6, support_samples=3, rag_cases=6, rag_samples=1)
+QUICK = DemoSize(support_cases=6, support_samples=1, rag_cases=6, rag_samples=1)
 
 
 @dataclass
@@ -153,7 +154,7 @@ def _compare(ws: Workspace, part: DemoPart, lang: Lang) -> None:
     others = [n for n in names if n != leader]
     try:
         result = ws.compare(leader, *others, run=part.result.run.uid)
-    except HyoukaError:  # no check metric shared by the variants
+    except HyoukaError:  # too few shared cases, or no check metric shared by the variants
         part.headline = t(lang, "demo.no_checks", project=part.name)
         return
     part.headline = headline(part.name, leader, result, lang)

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from hyouka.csvsafe import csv_cell
 from hyouka.errors import HyoukaError, MissingDependencyError
 from hyouka.store.schema import cases, samples, scores, variants
 from hyouka.store.store import RunInfo, Store
@@ -160,8 +161,9 @@ def export_run(
 def write_rows(
     rows: Iterable[dict[str, Any]], path: Path, fmt: str | None, columns: Sequence[str]
 ) -> int:
-    """Write ``rows`` as JSONL, CSV (nested values as JSON text) or Parquet, by ``fmt`` or the
-    file's suffix; return how many were written. CSV starts with a UTF-8 byte-order mark: the
+    """Write ``rows`` as JSONL, CSV (nested values as JSON text, formula-like text neutralised:
+    :mod:`hyouka.csvsafe`) or Parquet, by ``fmt`` or the file's suffix; return how many were
+    written. CSV starts with a UTF-8 byte-order mark: the
     Japanese edition of Excel reads a CSV without one as Shift_JIS (mojibake), and pandas and
     hyouka's own dataset loader skip it."""
     fmt = (fmt or path.suffix.lstrip(".") or "jsonl").lower()
@@ -176,7 +178,7 @@ def write_rows(
             writer = csv.DictWriter(fh, fieldnames=list(columns))
             writer.writeheader()
             for row in rows:
-                writer.writerow({k: _flat(v) for k, v in row.items()})
+                writer.writerow({k: csv_cell(v) for k, v in row.items()})
                 count += 1
     elif fmt == "parquet":
         try:
@@ -207,7 +209,7 @@ def csv_text(
     buffer.write("\ufeff")
     writer.writeheader()
     for n, row in enumerate(rows, 1):
-        writer.writerow({k: _flat(v) for k, v in row.items()})
+        writer.writerow({k: csv_cell(v) for k, v in row.items()})
         if n % batch == 0:
             yield buffer.getvalue()
             buffer.seek(0)

@@ -13,8 +13,11 @@ def canonical_json(value: Any) -> str:
 
 
 def content_hash(value: Any, length: int = 16) -> str:
-    """A short, stable SHA-256 hex digest of ``value``'s canonical JSON."""
-    digest = hashlib.sha256(canonical_json(value).encode("utf-8")).hexdigest()
+    """A short, stable SHA-256 hex digest of ``value``'s canonical JSON.
+
+    Any text hashes, even a lone surrogate (``"\\ud800"``, which UTF-8 cannot encode): it is
+    encoded as its code point (``surrogatepass``), so hashing never fails on odd input."""
+    digest = hashlib.sha256(canonical_json(value).encode("utf-8", "surrogatepass")).hexdigest()
     return digest[:length]
 
 
@@ -24,5 +27,5 @@ def derive_seed(*parts: Any) -> int:
     31 bits because several providers (llama.cpp, some OpenAI-compatible servers) take a
     signed 32-bit seed.
     """
-    digest = hashlib.sha256(canonical_json(list(parts)).encode("utf-8")).digest()
+    digest = hashlib.sha256(canonical_json(list(parts)).encode("utf-8", "surrogatepass")).digest()
     return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF

@@ -152,8 +152,8 @@ def test_no_shared_scores_is_a_clear_error(ws: Workspace) -> None:
             .where(scores.c.sample_id.in_(b_samples))
             .values(status="error", value=None, passed=None)
         )
-    # Issue 17: the floor is 3 shared cases, and the error says what each metric had.
-    with pytest.raises(HyoukaError, match=r"no metric has scores on at least 3 shared cases.*"
+    # Issue 17: the floor is 6 shared cases, and the error says what each metric had.
+    with pytest.raises(HyoukaError, match=r"no metric has scores on at least 6 shared cases.*"
                        r"too-few \(1 shared\)"):  # fmt: skip
         ws.compare("A", "B")
     with ws.store.engine.begin() as conn:

@@ -26,7 +26,8 @@ datasets:
 
 CONFIG_CASES = [
     # (yaml text, expected "file:line" suffix, expected message fragment)
-    ("name: demo\nvariants: [\n", ":3:1", "invalid YAML"),
+    # an unclosed bracket: at the bracket, not where the file ends (issue 16)
+    ("name: demo\nvariants: [\n", ":2:11", "invalid YAML: this bracket is never closed"),
     (GOOD.replace("name: demo\n", ""), ":1:1", "name: this field is required"),
     (GOOD + "samples: zero\n", ":10:10", "samples: Input should be a valid integer"),
     (GOOD + "samples: 0\n", ":10:10", "samples: Input should be greater than or equal to 1"),

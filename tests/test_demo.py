@@ -65,9 +65,10 @@ def test_demo_quick_runs_the_whole_loop_offline(tmp_path: Path) -> None:
         assert lines, f"no verdicts for {project}"
         for line in lines:
             assert sum(1 for v in variants if re.search(rf"\b{re.escape(v)}\b", line)) == 2, line
-    # The comparison speaks in sentences with intervals, whatever it concludes (at 95%, or at
-    # the level Holm tested the check at when several are compared: issue 17).
-    assert re.search(r"\b(95|9\d\.\d+)% CI", out)
+    # The comparison speaks in sentences with intervals, whatever it concludes (their level is
+    # Holm-adjusted across the checks and pairs compared: 95% or wider).
+    levels = [float(x) for x in re.findall(r"\((\d+(?:\.\d+)?)% CI ", out)]
+    assert levels and all(95 <= level < 100 for level in levels), levels
     report = (folder / "support-en" / "report.html").read_text(encoding="utf-8")
     assert report.lower().startswith("<!doctype html>") and "<svg" in report
     assert 'src="http' not in report and 'href="http' not in report  # opens offline

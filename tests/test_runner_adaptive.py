@@ -251,3 +251,75 @@ def test_every_waiting_call_gets_through() -> None:
         return sorted(done)
 
     assert asyncio.run(scenario()) == list(range(50))
+
+
+def test_one_requests_own_refusals_do_not_cut_and_its_first_cut_is_undone() -> None:
+    async def scenario() -> list[Any]:
+        slots = Slots(16)
+        seen: list[Any] = []
+        ticket = await slots.acquire()
+        slots.release()
+        slots.rate_limited(ticket, "poison")  # first refusal: cannot tell yet, cuts
+        seen.append((slots.limit, slots.cuts))
+        for _ in range(3):  # others answered, then the same request is refused again
+            for _ in range(5):
+                await slots.acquire()
+                slots.release()
+                slots.succeeded()
+            ticket = await slots.acquire()
+            slots.release()
+            slots.rate_limited(ticket, "poison")
+            seen.append((slots.limit, slots.cuts))
+        seen.append(slots.report())
+        return seen
+
+    first, *again, report = asyncio.run(scenario())
+    assert first == (8, 1)
+    assert again == [(16, 1), (16, 1), (16, 1)]  # back to 16 and no further cut
+    assert (report.refused, report.request_refusals, report.undone) == (4, 3, 1)
+
+
+def test_overload_still_cuts_when_every_request_is_refused_again() -> None:
+    async def scenario() -> tuple[int, int, int]:
+        slots = Slots(16)
+        for round_ in range(4):  # half the calls answered; half refused, retries and new ones
+            tickets = [await slots.acquire() for _ in range(slots.limit)]
+            for _ in tickets:
+                slots.release()
+            for i, t in enumerate(tickets):
+                if i % 2:
+                    slots.succeeded()
+                else:  # r0 is retried every round, the others are new requests
+                    slots.rate_limited(t, "r0" if i == 0 else f"r{round_}-{i}")
+        return slots.lowest, slots.cuts, slots.request_refusals
+
+    lowest, cuts, own = asyncio.run(scenario())
+    assert (lowest, cuts, own) == (1, 4, 0)
+
+
+def test_prompts_refused_every_time_do_not_starve_the_run(tmp_path: Path) -> None:
+    cfg = {
+        "name": "refusing",
+        "samples": 1,
+        "concurrency": 16,
+        "providers": {"srv": {"type": "openai", "base_url": "", "model": "fake", "max_retries": 6}},
+        "variants": {"v": {"provider": "srv", "prompt": "{{ q }}"}},
+    }
+    poison = {20, 60, 100}
+    cases = [
+        {"id": f"c{i}", "vars": {"q": f"質問{i}" + (" [[fault:429]]" if i in poison else "")}}
+        for i in range(600)
+    ]
+    with FakeServer(latency=0.02) as srv:  # the run lasts ~0.75 s, each prompt's retries less
+        cfg["providers"]["srv"]["base_url"] = srv.base_url  # type: ignore[index]
+        ws = Workspace.open(write_project(tmp_path, cfg, cases))
+        result = ws.run(retry_base_delay=0.005)
+        ws.close()
+    srv_limits = result.limits["srv"]
+    assert result.progress.rate_limited == 3 * 7  # each refused on every attempt (1 + 6)
+    assert sorted(_statuses(tmp_path)).count("rate_limited") == 3
+    # The first refusal of each prompt cuts (nothing tells it from overload yet), and its
+    # repeats are told apart as the prompt's own: they do not cut, and a cut is undone.
+    # Before, every refusal sent after the last cut cut again (21 here), down to 1.
+    assert srv_limits.cuts <= 6 and srv_limits.undone >= 1 and srv_limits.final == 16
+    assert srv_limits.request_refusals >= 12

@@ -173,14 +173,14 @@ def test_cli_score_json_and_errors(tmp_path: Path) -> None:
 def test_run_scores_judges_automatically_and_a_bad_baseline_is_named(tmp_path: Path) -> None:
     with FakeServer(responder=lambda body: "[[A]]") as srv:
         judge = {"type": "openai", "base_url": srv.base_url, "model": "j"}
-        # Equal outputs share a stored verdict only with the explicit `cache: text` (issue 17).
-        cfg = _config([{"type": "judge-pairwise", "judge": "gpt", "baseline": "plain",
-                        "cache": "text"}])  # fmt: skip
+        cfg = _config([{"type": "judge-pairwise", "judge": "gpt", "baseline": "plain"}])
         cfg["providers"]["gpt"] = judge
         ws = Workspace.open(write_project(tmp_path, cfg, _cases()))
         result = ws.run()
         assert result.judges is not None and result.judges.judgments == 6
-        assert srv.stats()["model_calls"] == 6  # samples 0 and 1 are equal: cached per order
+        # Each sample gets its own judge calls (issue 17, defect 9), even where samples 0 and 1
+        # have equal texts: 6 judgments x 2 orders.
+        assert srv.stats()["model_calls"] == 12
         cfg["checks"] = [{"type": "judge-pairwise", "judge": "gpt", "baseline": "nobody"}]
         write_project(tmp_path, cfg)
         with pytest.raises(HyoukaError, match="the baseline 'nobody' is not a variant of run"):

@@ -298,9 +298,19 @@ def print_limits(result: RunResult) -> None:
         console.print(
             f"[yellow]{esc(name)}[/]: rate-limited ({r.refused} calls refused with 429, retried "
             f"up to max_retries); calls in flight were halved {r.cuts} times, down to "
-            f"{r.lowest}, {r.final} at the end (of {r.ceiling}).{esc(hint)}",
+            f"{r.lowest}, {r.final} at the end (of {r.ceiling}).{esc(hint)}"
+            f"{_own(r.request_refusals)}",
             soft_wrap=False,
         )
+
+
+def _own(count: int) -> str:
+    if not count:
+        return ""
+    return (
+        f" {count} refusals were requests refused again while the others were answered (a "
+        "limit of their own, such as a content filter): they did not slow the others."
+    )
 
 
 CAUSES_SHOWN = 10  # distinct error causes printed; the rest are counted

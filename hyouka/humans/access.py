@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from sqlalchemy import bindparam, delete, func, insert, select, update
 
+from hyouka.bounds import name_problem
 from hyouka.errors import NotFoundError
 from hyouka.humans._tx import hash_secret, inserted_id, new_secret, now_utc, reading, write_tx
 from hyouka.humans.people import Annotator, HumanEvalError, annotator_from_row
@@ -82,6 +83,9 @@ def add_api_key(store: Store, project: str, name: str) -> tuple[ApiKey, str]:
     name = name.strip()
     if not name:
         raise HumanEvalError("an API key needs a name (e.g. the app that will use it)")
+    problem = name_problem(name, "an API key name")
+    if problem:
+        raise HumanEvalError(problem, "error.bad_name")
     existing = [k for k in list_api_keys(store, project) if k.name == name]
     if existing:
         raise HumanEvalError(f"an API key named '{name}' already exists; choose another name")

@@ -33,6 +33,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from hyouka.bounds import DB_INT_MAX, LONG_TEXT_MAX, SEED_MAX, TAG_MAX, as_db_id, name_problem
 from hyouka.errors import NotFoundError
 from hyouka.humans._tx import as_utc, inserted_id, reading, write_tx
 from hyouka.humans.people import Annotator, HumanEvalError
@@ -242,6 +243,20 @@ def _tier_of(verdicts: Mapping[frozenset[int], bool]) -> Callable[[ItemRow], int
 def _check_spec(spec: CampaignSpec) -> None:
     if not spec.name.strip():
         raise HumanEvalError("a campaign needs a name", "error.name_required")
+    problem = name_problem(spec.name, "a campaign name")
+    if problem:  # names go into file names and HTTP headers (the CSV download)
+        raise HumanEvalError(problem, "error.bad_name")
+    if not 0 <= spec.seed <= SEED_MAX:
+        raise HumanEvalError(f"the seed must be between 0 and {SEED_MAX}", "error.bad_seed")
+    if spec.max_samples is not None and not 1 <= spec.max_samples <= DB_INT_MAX:
+        raise HumanEvalError("max samples must be a positive number", "error.generic")
+    if any(len(t) > TAG_MAX for t in spec.tags):
+        raise HumanEvalError(f"a quick tag must be at most {TAG_MAX} characters", "error.too_long")
+    if any(len(t or "") > LONG_TEXT_MAX for t in (spec.rubric, spec.instructions)):
+        raise HumanEvalError(
+            f"the rubric and instructions must be at most {LONG_TEXT_MAX:,} characters",
+            "error.too_long",
+        )
     if spec.mode not in MODES:
         raise HumanEvalError(
             f"mode '{spec.mode}' is not one of {', '.join(MODES)}", "error.bad_mode"
@@ -307,7 +322,13 @@ def _collect_outputs(
     conn: Connection, run_id: int, variant_ids: Sequence[int], spec: CampaignSpec
 ) -> dict[tuple[int, int], dict[int, int]]:
     query = (
-        select(samples.c.id, samples.c.variant_id, samples.c.case_id, samples.c.sample_index)
+        select(
+            samples.c.id,
+            samples.c.variant_id,
+            samples.c.case_id,
+            samples.c.sample_index,
+            cases.c.case_key,
+        )
         .join(cases, cases.c.id == samples.c.case_id)
         .where(
             samples.c.run_id == run_id,
@@ -317,13 +338,15 @@ def _collect_outputs(
             samples.c.variant_id.in_(list(variant_ids)),
         )
     )
-    if spec.cases:
-        query = query.where(cases.c.case_key.in_(list(spec.cases)))
+    wanted = set(spec.cases)
+    if wanted and len(wanted) <= 500:  # more would pass the database's limit on parameters
+        query = query.where(cases.c.case_key.in_(sorted(wanted)))
     if spec.max_samples is not None:
         query = query.where(samples.c.sample_index < spec.max_samples)
     out: dict[tuple[int, int], dict[int, int]] = {}
-    for sid, vid, cid, index in conn.execute(query):
-        out.setdefault((int(cid), int(index)), {})[int(vid)] = int(sid)
+    for sid, vid, cid, index, key in conn.execute(query):
+        if not wanted or key in wanted:
+            out.setdefault((int(cid), int(index)), {})[int(vid)] = int(sid)
     return out
 
 
@@ -438,9 +461,13 @@ _BY_NAME = select(campaigns).where(
 def get_campaign(store: Store, project: str, ref: int | str) -> Campaign:
     """A campaign by id or by name."""
     by_id = isinstance(ref, int) or ref.isdigit()
-    query, value = (_BY_ID, int(ref)) if by_id else (_BY_NAME, ref)
-    with reading(store) as conn:
-        row = conn.execute(query, {"project": project, "ref": value}).first()
+    value = as_db_id(ref) if by_id else ref
+    row = None
+    if value is not None:  # None: a number beyond any id (no such campaign)
+        with reading(store) as conn:
+            row = conn.execute(
+                _BY_ID if by_id else _BY_NAME, {"project": project, "ref": value}
+            ).first()
     if row is None:
         raise NotFoundError(f"no campaign '{ref}' (list them with: hyouka campaigns list)")
     return campaign_from_row(row._mapping)

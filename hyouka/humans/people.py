@@ -14,6 +14,7 @@ from urllib.parse import quote
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from hyouka.bounds import name_problem
 from hyouka.errors import HyoukaError, NotFoundError
 from hyouka.humans._tx import hash_secret, inserted_id, new_secret, reading, write_tx
 from hyouka.store.schema import annotators, web_sessions
@@ -71,6 +72,9 @@ def add_annotator(
     name = name.strip()
     if not name:
         raise HumanEvalError("an annotator needs a name", "error.name_required")
+    problem = name_problem(name, "a name") or (group.strip() and name_problem(group, "a group"))
+    if problem:
+        raise HumanEvalError(problem, "error.bad_name")
     token = new_secret()
     role = "admin" if admin else "annotator"
     try:

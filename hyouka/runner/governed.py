@@ -11,8 +11,17 @@ from __future__ import annotations
 import asyncio
 
 from hyouka.errors import ProviderTimeoutError, RateLimitedError
+from hyouka.hashing import content_hash
 from hyouka.providers.base import GenerateRequest, Generation, Provider
 from hyouka.runner.limits import ProviderLimits
+
+
+def request_key(request: GenerateRequest) -> str:
+    """The same for a request and each of its retries (the limiter tells a request's own 429s
+    from a provider's overload by it); computed only when a call is refused."""
+    return content_hash(
+        [request.model, [m.as_dict() for m in request.messages], request.params, request.seed]
+    )
 
 
 class GovernedProvider:
@@ -37,7 +46,7 @@ class GovernedProvider:
             ) from None
         except RateLimitedError:
             if slots is not None:
-                slots.rate_limited(ticket)
+                slots.rate_limited(ticket, request_key(request))
             raise
         finally:
             if slots is not None:

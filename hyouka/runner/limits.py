@@ -5,6 +5,15 @@ model APIs): a 429 halves the number of calls allowed in flight, and every run o
 long as that number adds one back, up to the configured cap. Halving happens once per
 episode: the 429s of calls that were sent before the last cut do not cut again (they were sent
 under the old limit), so a burst of 429s from one moment halves once, not down to one.
+
+A 429 can also belong to one request rather than to the provider (a content filter or a
+per-prompt quota answering 429 to that prompt every time). Such a request is retried with its
+own backoff, as every refused call is; what it must not do is starve the rest. So a refusal
+says which request it was (a key equal for all its retries): when a request that was refused
+before is refused again while other calls were answered and hardly any other request was
+refused for the first time in between (:attr:`Slots.OWN_TOLERANCE`), the refusal is the
+request's own. It does not cut, and the cut its first refusal made is undone. An overloaded provider
+refuses many different requests, so overload still cuts.
 """
 
 from __future__ import annotations
@@ -14,6 +23,7 @@ import collections
 import contextlib
 import random
 import time
+from collections.abc import Hashable
 from dataclasses import dataclass
 
 
@@ -63,6 +73,18 @@ class SlotsReport:
     refused: int  # calls the provider refused with a 429
     suggested: int | None  # one below the limit the provider last refused at (None: never)
     adaptive: bool
+    request_refusals: int = 0  # 429s told apart as one request's own (they did not cut)
+    undone: int = 0  # cuts undone when the refusal that made them turned out to be one request's
+
+
+@dataclass
+class _Refusal:
+    """What the limiter remembers of a request it saw refused."""
+
+    answered: int  # answers counted when it was last refused
+    fresh: int  # first refusals of any request counted when it was last refused
+    cut: bool  # its refusal cut the limit (and the cut was not undone yet)
+    limit_before: int  # the limit before that cut
 
 
 class Slots:
@@ -85,8 +107,13 @@ class Slots:
         self.cuts = 0
         self.refused = 0
         self.refused_at: int | None = None
+        self.request_refusals = 0
+        self.undone = 0
         self._episode = 0
         self._successes = 0
+        self._answered = 0  # every answer (not reset by a cut)
+        self._fresh = 0  # refusals of a request not refused before (or of an unnamed one)
+        self._refusals: collections.OrderedDict[Hashable, _Refusal] = collections.OrderedDict()
         self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
 
     async def acquire(self) -> int:
@@ -135,23 +162,63 @@ class Slots:
                 waiter.set_result(None)
             room -= 1
 
-    def rate_limited(self, ticket: int) -> None:
-        """A call sent in episode ``ticket`` was refused with a 429."""
+    MAX_REMEMBERED = 4096  # refused requests remembered (the oldest are forgotten first)
+    # A request refused again is refused on its own account when, since its last refusal,
+    # other calls were answered and at most OWN_TOLERANCE other requests were refused for
+    # the first time (another request refusing on its own account may start meanwhile; an
+    # overloaded provider refuses many).
+    OWN_TOLERANCE = 1
+
+    def _own(self, seen: _Refusal) -> bool:
+        answered = self._answered - seen.answered
+        fresh = self._fresh - seen.fresh
+        return answered > 0 and fresh <= self.OWN_TOLERANCE
+
+    def rate_limited(self, ticket: int, key: Hashable | None = None) -> None:
+        """A call sent in episode ``ticket`` was refused with a 429. ``key`` names the request
+        (the same for each of its retries; None: unknown, every refusal counts as overload)."""
         self.refused += 1
-        if not self.adaptive or ticket != self._episode:
+        if not self.adaptive:
             return
-        self._episode += 1
-        self._successes = 0
-        self.refused_at = self.limit
-        cut = max(self.floor, self.limit // 2)
-        if cut < self.limit:
-            self.limit = cut
-            self.cuts += 1
-            self.lowest = min(self.lowest, cut)
+        seen = self._refusals.get(key) if key is not None else None
+        if seen is not None and self._own(seen):
+            # Refused again while the others were answered: this request's own refusal.
+            # No cut; and the cut its first refusal made is undone.
+            self.request_refusals += 1
+            seen.answered, seen.fresh = self._answered, self._fresh
+            self._refusals.move_to_end(key)
+            if seen.cut and seen.limit_before > self.limit:
+                self.limit = min(self.ceiling, seen.limit_before)
+                self.undone += 1
+                self._wake()
+            seen.cut = False
+            return
+        if seen is None:
+            self._fresh += 1
+        cut_now = ticket == self._episode
+        limit_before = self.limit
+        if cut_now:
+            self._episode += 1
+            self._successes = 0
+            self.refused_at = self.limit
+            cut = max(self.floor, self.limit // 2)
+            if cut < self.limit:
+                self.limit = cut
+                self.cuts += 1
+                self.lowest = min(self.lowest, cut)
+        if key is not None:
+            cut_made = cut_now and self.limit < limit_before
+            self._refusals[key] = _Refusal(self._answered, self._fresh, cut_made, limit_before)
+            self._refusals.move_to_end(key)
+            while len(self._refusals) > self.MAX_REMEMBERED:
+                self._refusals.popitem(last=False)
 
     def succeeded(self) -> None:
         """A call was answered: after ``limit`` answers in a row, allow one more in flight."""
-        if not self.adaptive or self.limit >= self.ceiling:
+        if not self.adaptive:
+            return
+        self._answered += 1
+        if self.limit >= self.ceiling:
             return
         self._successes += 1
         if self._successes >= self.limit:
@@ -169,6 +236,8 @@ class Slots:
             self.refused,
             suggested,
             self.adaptive,
+            self.request_refusals,
+            self.undone,
         )
 
 

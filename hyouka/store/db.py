@@ -3,13 +3,21 @@
 SQLite (the default, a file in the project folder) is opened in WAL mode with foreign keys on
 and migrated automatically: it belongs to one user. PostgreSQL is shared by a team, so its
 migrations are explicit (``hyouka db upgrade``); opening an out-of-date PostgreSQL store says so.
+
+Two processes may open a new store at the same moment (``hyouka serve`` and ``hyouka run``, or
+two commands in a script): migrating is serialised, on SQLite by an exclusive lock on a file
+next to the database (``hyouka.db.lock``), on PostgreSQL by a transaction-scoped advisory lock;
+whoever gets the lock second finds the schema at head and does nothing.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import statistics
+import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -127,12 +135,60 @@ def current_revision(engine: Engine) -> str | None:
         raise StoreError(f"cannot open the database {engine.url!r}: {exc.orig}") from None
 
 
+# Any constant: the key of the advisory lock that serialises hyouka's migrations on PostgreSQL.
+_PG_MIGRATION_LOCK = 0x6879_6F75_6B61  # "hyouka"
+
+
+def _lock_file(handle: Any) -> None:
+    if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
+        import msvcrt
+
+        while True:
+            try:
+                msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK, 1)
+                return
+            except OSError:  # LK_LOCK gives up after ~10 s: keep waiting
+                continue
+    import fcntl
+
+    fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+
+
+@contextlib.contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    """Hold the SQLite store's migration lock (a no-op for an in-memory database)."""
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:" or database.startswith("file:"):
+        yield
+        return
+    path = Path(database).with_name(Path(database).name + ".lock")
+    try:
+        handle = open(path, "a+b")  # noqa: SIM115 - held open for the lock's lifetime
+    except OSError as exc:
+        raise StoreError(f"cannot create the lock file {path}: {exc.strerror}") from None
+    with handle:
+        _lock_file(handle)
+        try:
+            yield
+        finally:
+            if sys.platform == "win32":  # pragma: no cover
+                import msvcrt
+
+                handle.seek(0)
+                msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
+            # closing the file releases the flock on POSIX
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Apply migrations up to ``revision``."""
+    """Apply migrations up to ``revision`` (safe to call from several processes at once)."""
     from alembic import command
 
     cfg = _alembic_config(engine)
-    with engine.begin() as conn:
+    with _migration_lock(engine), engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            # Waits for another process's migration to commit; alembic then reads the
+            # version it left and has nothing left to do.
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
 
@@ -154,7 +210,7 @@ def ensure_current(engine: Engine, auto_upgrade: bool | None = None) -> None:
     if current == head_revision():
         return
     if auto_upgrade:
-        upgrade(engine)
+        upgrade(engine)  # under the migration lock: a second process finds nothing to do
         return
     state = "empty" if current is None else f"at revision {current}"
     raise StoreError(

@@ -18,6 +18,7 @@ from sqlalchemy import Engine, Integer, and_, exists, func, insert, select, upda
 from sqlalchemy.exc import IntegrityError
 
 from hyouka import __version__
+from hyouka.bounds import as_db_id
 from hyouka.datasets import Dataset
 from hyouka.errors import NotFoundError
 from hyouka.store import db
@@ -373,7 +374,10 @@ class Store:
                 raise NotFoundError("the project has no runs yet (start one with: hyouka run)")
             return _run_info(row._mapping)
         elif ref.isdigit():
-            query = query.where(runs.c.id == int(ref))
+            run_id = as_db_id(ref)
+            if run_id is None:  # beyond any id a database holds (or not ASCII digits)
+                raise NotFoundError(f"no run '{ref}' (list runs with: hyouka runs)")
+            query = query.where(runs.c.id == run_id)
         else:
             query = query.where(runs.c.uid.like(ref.replace("%", "") + "%")).limit(2)
         with self.engine.connect() as conn:

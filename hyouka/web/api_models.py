@@ -3,9 +3,35 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
+
+from hyouka.bounds import (
+    COMMENT_MAX,
+    LONG_TEXT_MAX,
+    NAME_MAX,
+    REF_MAX,
+    TAG_MAX,
+    TAGS_MAX,
+    text_problem,
+)
+
+
+def _storable(text: str) -> str:
+    problem = text_problem(text)
+    if problem:
+        raise ValueError(f"the text {problem}")
+    return text
+
+
+# Bounded strings that a database can store (no NUL, no lone surrogate).
+Comment = Annotated[str, Field(max_length=COMMENT_MAX), AfterValidator(_storable)]
+LongText = Annotated[str, Field(max_length=LONG_TEXT_MAX), AfterValidator(_storable)]
+Ref = Annotated[str, Field(max_length=REF_MAX), AfterValidator(_storable)]
+Name = Annotated[str, Field(max_length=NAME_MAX), AfterValidator(_storable)]
+Key = Annotated[str, Field(max_length=80), AfterValidator(_storable)]
+Tag = Annotated[str, Field(max_length=TAG_MAX), AfterValidator(_storable)]
 
 
 class ErrorOut(BaseModel):
@@ -116,17 +142,18 @@ class JudgmentPage(BaseModel):
 
 
 class FeedbackIn(BaseModel):
-    """A real user's feedback on one output of your production app."""
+    """A real user's feedback on one output of your production app. Every text is bounded
+    (``hyouka/bounds.py``) and may hold no NUL character or lone surrogate."""
 
     thumb: Literal["up", "down"] | None = None
-    comment: str | None = Field(None, max_length=5000)
-    tags: list[str] = Field(default_factory=list, max_length=20)
-    input_text: str | None = Field(None, max_length=100_000)
-    output_text: str | None = Field(None, max_length=100_000)
-    external_ref: str | None = Field(None, max_length=300, description="your id for the output")
-    variant: str | None = Field(None, max_length=200, description="the variant that answered")
-    idempotency_key: str | None = Field(
-        None, max_length=80, description="same key = same feedback (or use Idempotency-Key)"
+    comment: Comment | None = None
+    tags: list[Tag] = Field(default_factory=list, max_length=TAGS_MAX)
+    input_text: LongText | None = None
+    output_text: LongText | None = None
+    external_ref: Ref | None = Field(None, description="your id for the output")
+    variant: Name | None = Field(None, description="the variant that answered")
+    idempotency_key: Key | None = Field(
+        None, description="same key = same feedback (or use Idempotency-Key)"
     )
 
 

@@ -20,6 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hyouka import __version__
@@ -39,7 +40,7 @@ from hyouka.web.context import (
     web,
 )
 from hyouka.web.routes_api import ApiError, api_admin
-from hyouka.web.security import SESSION_COOKIE, SecurityHeaders
+from hyouka.web.security import SESSION_COOKIE, RequestGuard, SecurityHeaders
 from hyouka.web.settings import WebSettings
 
 # uvicorn's logger: what it prints at start-up, `hyouka serve` prints.
@@ -91,6 +92,7 @@ def create_app(
         app.include_router(module.router)
     _add_meta_routes(app)
     _add_error_handlers(app)
+    app.add_middleware(RequestGuard, default_locale=settings.default_locale)
     app.add_middleware(SecurityHeaders)
     return app
 
@@ -166,9 +168,20 @@ def _add_error_handlers(app: FastAPI) -> None:
             return _error(request, 405, "error.method")
         return _error(request, exc.status_code, "error.generic")
 
+    async def refused_value(request: Request, exc: Exception) -> Response:
+        # The last line of defence: every value is bounded before it reaches the database
+        # (hyouka/bounds.py); should one slip through, the database's refusal is the client's
+        # error (422), said so, and logged for us to bound it at the edge.
+        log.warning("hyouka: the database refused a value of %s: %s", request.url.path, exc)
+        web(request).refused_values += 1
+        return _error(request, 422, "error.invalid_request")
+
     async def invalid(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        if all((e.get("loc") or ("",))[0] == "path" for e in exc.errors()):
+            # an id that is not a number, or beyond any id the database can hold: no such page
+            return _error(request, 404, "error.not_found")
         if _is_api(request):
-            assert isinstance(exc, RequestValidationError)
             errors = [{"loc": e.get("loc"), "msg": e.get("msg")} for e in exc.errors()]
             return JSONResponse(
                 {
@@ -188,3 +201,4 @@ def _add_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, invalid)
+    app.add_exception_handler(DataError, refused_value)

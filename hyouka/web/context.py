@@ -11,13 +11,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import jinja2
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
+from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
+from hyouka.bounds import DB_INT_MAX
 from hyouka.humans.access import session_annotator
 from hyouka.humans.campaigns import Campaign
 from hyouka.humans.dashboard import CampaignProgress, campaign_progress
@@ -31,6 +33,12 @@ from hyouka.web.settings import WebSettings
 
 TEMPLATES = Path(__file__).parent / "templates"
 T = TypeVar("T")
+
+# Every integer a route takes is bounded here, at the edge, to what a database column holds:
+# an id beyond it names nothing (404: RequestValidationError on a path parameter), any other
+# number beyond it is a wrong request (422 / 400), never a database error.
+RowId = Annotated[int, PathParam(ge=0, le=DB_INT_MAX)]
+QueryId = Annotated[int, Query(ge=0, le=DB_INT_MAX)]
 
 
 class ProgressCache:
@@ -91,6 +99,9 @@ class WebContext:
     # Run the judging screens' database work on the event loop itself (see choose_inline).
     inline: bool = True
     progress: ProgressCache = field(default_factory=ProgressCache)
+    # Values the database refused although the edge should have bounded them (app.py logs
+    # each one); the fuzz tests check that it stays 0.
+    refused_values: int = 0
 
 
 async def call_db(request: Request, work: Callable[..., T], *args: Any) -> T:

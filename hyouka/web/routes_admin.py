@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
+from hyouka.bounds import LONG_TEXT_MAX, NAME_MAX, TAG_MAX
 from hyouka.export import csv_text, jsonl_text
 from hyouka.humans import (
     DEFAULT_TAGS,
@@ -34,7 +36,16 @@ from hyouka.humans import (
     tag_counts,
     variant_outcomes,
 )
-from hyouka.web.context import Viewer, admin, check_csrf, render, translator, web
+from hyouka.web.context import (
+    BadRequest,
+    RowId,
+    Viewer,
+    admin,
+    check_csrf,
+    render,
+    translator,
+    web,
+)
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 
@@ -65,7 +76,7 @@ def _run_choices(request: Request, run_ref: str) -> dict[str, Any]:
 @router.get("/campaigns/new")
 def new_campaign(
     request: Request,
-    run: str = "latest",
+    run: Annotated[str, Query(max_length=64)] = "latest",
     who: Viewer = Depends(admin),  # noqa: B008
 ) -> Response:
     ctx = web(request)
@@ -106,42 +117,63 @@ def _lines(text: str) -> list[str]:
     return [line.strip() for line in text.replace(",", "\n").splitlines() if line.strip()]
 
 
+def _short(items: list[str], limit: int = NAME_MAX) -> list[str]:
+    """A form's repeated field (variants, groups, tags), each value at most ``limit`` long."""
+    if any(len(item) > limit for item in items):
+        raise BadRequest("error.too_long")
+    return items
+
+
+def _count(text: str) -> int | None:
+    """An optional positive count typed in a form: None when empty, -1 when not a number
+    (refused by the campaign's checks with a message)."""
+    text = text.strip()
+    if not text:
+        return None
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 12 else -1
+
+
+Short = Annotated[str, Form(max_length=NAME_MAX)]
+Long = Annotated[str, Form(max_length=LONG_TEXT_MAX)]
+
+
 @router.post("/campaigns")
 def create(
+    *,
     request: Request,
     who: Viewer = Depends(admin),  # noqa: B008
-    csrf: str = Form(""),
-    run: str = Form(...),
-    name: str = Form(""),
-    mode: str = Form("pairwise+rating"),
+    csrf: Short = "",
+    run: Short,
+    name: Short = "",
+    mode: Short = "pairwise+rating",
     variant: list[str] = Form([]),  # noqa: B008
-    case_keys: str = Form(""),
+    case_keys: Long = "",
     overlap: int = Form(3),
-    rubric: str = Form(""),
-    instructions: str = Form(""),
-    tags: str = Form(""),
+    rubric: Long = "",
+    instructions: Long = "",
+    tags: Annotated[str, Form(max_length=(TAG_MAX + 1) * 100)] = "",
     seed: int = Form(0),
-    max_samples: str = Form(""),
+    max_samples: Short = "",
     assignment_minutes: int = Form(30),
     group: list[str] = Form([]),  # noqa: B008
-    judge_first: str = Form(""),
-    only_unsettled: str = Form(""),
+    judge_first: Short = "",
+    only_unsettled: Short = "",
 ) -> Response:
     check_csrf(who, csrf)
     ctx = web(request)
     spec = CampaignSpec(
         name=name,
         mode=mode,
-        variants=variant,
+        variants=_short(variant),
         cases=_lines(case_keys),
         overlap=overlap,
         rubric=rubric or None,
         instructions=instructions or None,
         tags=[line.strip() for line in tags.splitlines() if line.strip()],
         seed=seed,
-        max_samples=int(max_samples) if max_samples.strip().isdigit() else None,
+        max_samples=_count(max_samples),
         assignment_minutes=assignment_minutes,
-        groups=group,
+        groups=_short(group),
         judge_first=judge_first or None,
         only_unsettled=bool(judge_first and only_unsettled),
     )
@@ -177,7 +209,7 @@ def create(
 @router.get("/campaigns/{campaign_id}")
 def dashboard(
     request: Request,
-    campaign_id: int,
+    campaign_id: RowId,
     who: Viewer = Depends(admin),  # noqa: B008
 ) -> Response:
     ctx = web(request)
@@ -195,9 +227,19 @@ def dashboard(
     )
 
 
+_UNSAFE_IN_QUOTES = re.compile(r'[^\x20-\x7e]|["\\%]')
+
+
+def content_disposition(filename: str) -> str:
+    """An ``attachment`` header for ``filename`` (RFC 6266): ``filename*`` carries the name
+    in UTF-8, percent-encoded (so no character can break the header), and ``filename`` an
+    ASCII stand-in for old clients, every other character replaced by ``_``."""
+    fallback = _UNSAFE_IN_QUOTES.sub("_", filename)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
 def _download(body: Any, filename: str, media_type: str) -> StreamingResponse:
-    ascii_name = filename.encode("ascii", "replace").decode().replace("?", "_")
-    disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+    disposition = content_disposition(filename)
     return StreamingResponse(
         body, media_type=media_type, headers={"Content-Disposition": disposition}
     )
@@ -206,7 +248,7 @@ def _download(body: Any, filename: str, media_type: str) -> StreamingResponse:
 @router.get("/campaigns/{campaign_id}/judgments.csv")
 def download_judgments(
     request: Request,
-    campaign_id: int,
+    campaign_id: RowId,
     history: bool = False,
     who: Viewer = Depends(admin),  # noqa: B008
 ) -> Response:
@@ -225,7 +267,7 @@ def download_judgments(
 @router.get("/campaigns/{campaign_id}/pairs.jsonl")
 def download_pairs(
     request: Request,
-    campaign_id: int,
+    campaign_id: RowId,
     who: Viewer = Depends(admin),  # noqa: B008
 ) -> Response:
     """The people's settled preferences as prompt/chosen/rejected rows (``--pairs``)."""
@@ -241,11 +283,12 @@ def download_pairs(
 
 @router.post("/campaigns/{campaign_id}/status")
 def change_status(
+    *,
     request: Request,
-    campaign_id: int,
+    campaign_id: RowId,
     who: Viewer = Depends(admin),  # noqa: B008
-    csrf: str = Form(""),
-    status: str = Form(...),
+    csrf: Short = "",
+    status: Short,
 ) -> Response:
     check_csrf(who, csrf)
     ctx = web(request)
@@ -257,10 +300,10 @@ def change_status(
 def add_person(
     request: Request,
     who: Viewer = Depends(admin),  # noqa: B008
-    csrf: str = Form(""),
-    name: str = Form(""),
-    group: str = Form(""),
-    role: str = Form("annotator"),
+    csrf: Short = "",
+    name: Short = "",
+    group: Short = "",
+    role: Short = "annotator",
 ) -> Response:
     check_csrf(who, csrf)
     ctx = web(request)
@@ -274,10 +317,11 @@ def add_person(
 
 @router.post("/annotators/status")
 def person_status(
+    *,
     request: Request,
     who: Viewer = Depends(admin),  # noqa: B008
-    csrf: str = Form(""),
-    name: str = Form(...),
+    csrf: Short = "",
+    name: Short,
     disabled: bool = Form(...),
 ) -> Response:
     check_csrf(who, csrf)

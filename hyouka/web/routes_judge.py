@@ -7,9 +7,10 @@ variant name or variant id ever reaches the page, the URL or the form.
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
+from fastapi import Path as PathParam
 from fastapi.responses import RedirectResponse, Response
 
 from hyouka.humans import (
@@ -31,6 +32,7 @@ from hyouka.humans import (
 )
 from hyouka.web.context import (
     Forbidden,
+    RowId,
     Viewer,
     call_db,
     check_csrf,
@@ -41,6 +43,9 @@ from hyouka.web.context import (
 )
 
 router = APIRouter(include_in_schema=False)
+
+PublicId = Annotated[str, PathParam(max_length=64)]
+Short = Annotated[str, Form(max_length=200)]
 
 
 @router.get("/")
@@ -70,7 +75,7 @@ def _campaign(request: Request, campaign_id: int) -> Campaign:
 @router.get("/c/{campaign_id}")
 async def next_item(
     request: Request,
-    campaign_id: int,
+    campaign_id: RowId,
     who: Viewer = Depends(viewer),  # noqa: B008
 ) -> Response:
     """The person's current item in this campaign (picked now if they have none)."""
@@ -147,7 +152,7 @@ def _mine(request: Request, public_id: str, who: Viewer) -> tuple[Campaign, Assi
 @router.get("/a/{public_id}")
 async def show_assignment(
     request: Request,
-    public_id: str,
+    public_id: PublicId,
     who: Viewer = Depends(viewer),  # noqa: B008
 ) -> Response:
     """One of the person's items again (to finish it, or to change their judgment)."""
@@ -171,18 +176,18 @@ def _rating(value: str | None) -> int | None:
 @router.post("/a/{public_id}")
 async def submit(
     request: Request,
-    public_id: str,
+    public_id: PublicId,
     who: Viewer = Depends(viewer),  # noqa: B008
-    csrf: str = Form(""),
-    key: str = Form(""),
-    winner: str | None = Form(None),
-    rating_left: str | None = Form(None),
-    rating_right: str | None = Form(None),
+    csrf: Short = "",
+    key: Short = "",
+    winner: Annotated[str | None, Form(max_length=20)] = None,
+    rating_left: Annotated[str | None, Form(max_length=20)] = None,
+    rating_right: Annotated[str | None, Form(max_length=20)] = None,
     comment: str = Form(""),
     tags_left: list[str] = Form([]),  # noqa: B008
     tags_right: list[str] = Form([]),  # noqa: B008
     highlight: str = Form(""),
-    highlight_side: str = Form(""),
+    highlight_side: Short = "",
 ) -> Response:
     check_csrf(who, csrf)
     data = JudgmentInput(
@@ -223,7 +228,7 @@ def _submit(request: Request, public_id: str, who: Viewer, data: JudgmentInput) 
 @router.post("/a/{public_id}/skip")
 async def skip(
     request: Request,
-    public_id: str,
+    public_id: PublicId,
     who: Viewer = Depends(viewer),  # noqa: B008
     csrf: str = Form(""),
 ) -> Response:

@@ -9,11 +9,12 @@ previewed here: that would make model calls from a page view.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
+from hyouka.bounds import COMMENT_MAX
 from hyouka.config import Project
 from hyouka.errors import HyoukaError
 from hyouka.loop import (
@@ -26,9 +27,12 @@ from hyouka.loop import (
     propose_checks,
     reject_proposal,
 )
-from hyouka.web.context import Viewer, admin, check_csrf, locale_of, render, web
+from hyouka.web.context import RowId, Viewer, admin, check_csrf, locale_of, render, web
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
+
+Ref = Annotated[str, Query(max_length=200)]
+MaybeRef = Annotated[str | None, Query(max_length=200)]
 
 WORDS: dict[str, dict[str, str]] = {
     "en": {
@@ -94,10 +98,10 @@ def _project(request: Request) -> Project | None:
 @router.get("/report")
 def report_page(
     request: Request,
-    run: str = "latest",
-    baseline: str | None = None,
-    metric: str | None = None,
-    lang: str | None = None,
+    run: Ref = "latest",
+    baseline: MaybeRef = None,
+    metric: MaybeRef = None,
+    lang: Annotated[str | None, Query(max_length=10)] = None,
     who: Viewer = Depends(admin),  # noqa: B008 - FastAPI's idiom
 ) -> Response:
     from hyouka.report import build_report
@@ -131,7 +135,7 @@ def _row(store: Any, project: str, p: Proposal) -> dict[str, Any]:
 @router.get("/feedback")
 def feedback_page(
     request: Request,
-    done: str | None = None,
+    done: Annotated[str | None, Query(max_length=2000)] = None,
     who: Viewer = Depends(admin),  # noqa: B008
 ) -> Response:
     ctx = web(request)
@@ -159,12 +163,13 @@ def propose(
 
 @router.post("/feedback/{proposal_id}/decide")
 def decide(
+    *,
     request: Request,
-    proposal_id: int,
+    proposal_id: RowId,
     who: Viewer = Depends(admin),  # noqa: B008
-    csrf: str = Form(""),
-    decision: str = Form(...),
-    reason: str = Form(""),
+    csrf: Annotated[str, Form(max_length=200)] = "",
+    decision: Annotated[str, Form(max_length=20)],
+    reason: Annotated[str, Form(max_length=COMMENT_MAX)] = "",
 ) -> Response:
     check_csrf(who, csrf)
     ctx = web(request)
