@@ -40,7 +40,7 @@ class DemoSize:
 
 # compare needs at least 6 shared cases (hyouka.analysis.compare), so both sizes have 6.
 FULL = DemoSize(support_cases=6, support_samples=3, rag_cases=6, rag_samples=1)
-QUICK = DemoSize(support_cases=6, support_samples=1, rag_cases=6, rag_samples=1)
+QUICK = DemoSize(support_cases=6, support_samples=2, rag_cases=6, rag_samples=1)
 
 
 @dataclass

@@ -78,7 +78,7 @@ def test_demo_quick_runs_the_whole_loop_offline(tmp_path: Path) -> None:
     ws = Workspace.open(folder / "support-en")
     _, summaries = ws.show()
     assert [s.name for s in summaries] == ["polite", "concise", "steps"]
-    assert all(s.samples == 6 and s.errors == 0 and s.output_tokens > 0 for s in summaries)
+    assert all(s.samples == 12 and s.errors == 0 and s.output_tokens > 0 for s in summaries)
     rows = list(
         __import__("hyouka.export", fromlist=["iter_rows"]).iter_rows(ws.store, ws.get_run())
     )
@@ -91,4 +91,4 @@ def test_demo_quick_runs_the_whole_loop_offline(tmp_path: Path) -> None:
     rag = Workspace.open(folder / "rag-ja")
     _, rag_summaries = rag.show()
     extractive = next(s for s in rag_summaries if s.name == "extractive")
-    assert extractive.checks[("hit-at-k", "hit-at-k")].n == 4
+    assert extractive.checks[("hit-at-k", "hit-at-k")].n == 6
