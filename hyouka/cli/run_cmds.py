@@ -7,6 +7,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -284,7 +285,7 @@ def run_cmd(
         ),
         soft_wrap=False,
     )
-    print_limits(result)
+    print_limits(result, language)
     print_summary(summaries, language)
     print_error_causes(causes, total, run.uid, language)
     if all_failed:
@@ -293,32 +294,31 @@ def run_cmd(
         sys.exit(1)
 
 
-def print_limits(result: RunResult) -> None:
+def run_status(lang: Lang, status: str) -> str:
+    """A run's status in ``lang`` (an unknown one as it is)."""
+    key = f"run_status.{status}"
+    text = t(lang, key)
+    return status if text == key else text
+
+
+def print_limits(result: RunResult, lang: Lang = "en") -> None:
     """Providers that refused calls (429): how far calls in flight came down, and a hint."""
     for name, r in result.limits.items():
         if not r.cuts:
             continue
-        hint = (
-            f" Setting providers.{name}.concurrency: {r.suggested} avoids most of the refusals."
-            if r.suggested
-            else ""
+        hint = t(lang, "limits.hint", name=name, n=r.suggested) if r.suggested else ""
+        own = t(lang, "limits.own", count=r.request_refusals) if r.request_refusals else ""
+        line = t(
+            lang,
+            "limits.line",
+            name=f"[yellow]{esc(name)}[/]",
+            refused=r.refused,
+            cuts=r.cuts,
+            lowest=r.lowest,
+            final=r.final,
+            ceiling=r.ceiling,
         )
-        console.print(
-            f"[yellow]{esc(name)}[/]: rate-limited ({r.refused} calls refused with 429, retried "
-            f"up to max_retries); calls in flight were halved {r.cuts} times, down to "
-            f"{r.lowest}, {r.final} at the end (of {r.ceiling}).{esc(hint)}"
-            f"{_own(r.request_refusals)}",
-            soft_wrap=False,
-        )
-
-
-def _own(count: int) -> str:
-    if not count:
-        return ""
-    return (
-        f" {count} refusals were requests refused again while the others were answered (a "
-        "limit of their own, such as a content filter): they did not slow the others."
-    )
+        console.print(f"{line}{esc(hint)}{esc(own)}", soft_wrap=False)
 
 
 CAUSES_SHOWN = 10  # distinct error causes printed; the rest are counted
@@ -351,15 +351,16 @@ def print_error_causes(causes: list[ErrorCause], total: int, run: str, lang: Lan
 
 def _summary_table(summaries: list[VariantSummary], lang: Lang) -> Table:
     cost_known = any(s.cost_known and s.cost > 0 for s in summaries)  # else it is all 0 or –
+    h = partial(t, lang)
     cols = [
-        Col("variant", keep=True),
-        Col("version", keep=True),
-        Col("samples", justify="right"),
-        Col("errors", justify="right"),
-        Col("p50 ms", justify="right"),
-        Col("p90 ms", justify="right", drop=2),
-        Col("tokens in/out", justify="right", drop=3 if cost_known else 1),
-        Col("cost", justify="right", drop=1 if cost_known else 3),
+        Col(h("col.variant"), keep=True),
+        Col(h("col.version"), keep=True),
+        Col(h("col.n_samples"), justify="right"),
+        Col(h("col.errors"), justify="right"),
+        Col(h("col.p50"), justify="right"),
+        Col(h("col.p90"), justify="right", drop=2),
+        Col(h("col.tokens"), justify="right", drop=3 if cost_known else 1),
+        Col(h("col.cost"), justify="right", drop=1 if cost_known else 3),
     ]
     rows = [
         [
@@ -374,7 +375,7 @@ def _summary_table(summaries: list[VariantSummary], lang: Lang) -> Table:
         ]
         for s in summaries
     ]
-    return fit_table(cols, rows, title="per variant", lang=lang)
+    return fit_table(cols, rows, title=t(lang, "table.per_variant"), lang=lang)
 
 
 LABEL_WIDTH = 24  # the check column of the checks table wraps past this
@@ -401,7 +402,10 @@ def print_summary(summaries: list[VariantSummary], lang: Lang = "en") -> None:
         return
     labels = [esc(key[0] if key[0] == key[1] else f"{key[1]} ({key[0]})") for key in metrics]
     cells = [[_check_cell(s.checks.get(key)) for s in summaries] for key in metrics]
-    label_w = min(max(len("check"), *(len(x) for x in labels)), LABEL_WIDTH)
+    from rich.cells import cell_len
+
+    check = t(lang, "col.check")
+    label_w = min(max(cell_len(check), *(len(x) for x in labels)), LABEL_WIDTH)
     widths = [max(len(s.name), *(len(row[i]) for row in cells)) for i, s in enumerate(summaries)]
     groups: list[list[int]] = [[]]
     for i, w in enumerate(widths):
@@ -409,9 +413,9 @@ def print_summary(summaries: list[VariantSummary], lang: Lang = "en") -> None:
         if groups[-1] and not fits:
             groups.append([])
         groups[-1].append(i)
-    title = "checks: pass rate (mean score)"
+    title = t(lang, "table.checks")
     for n, group in enumerate(groups):
-        cols = [Col("check"), *(Col(esc(summaries[i].name), keep=True) for i in group)]
+        cols = [Col(check), *(Col(esc(summaries[i].name), keep=True) for i in group)]
         rows = [[label, *(row[i] for i in group)] for label, row in zip(labels, cells, strict=True)]
         part = f" ({n + 1}/{len(groups)})" if len(groups) > 1 else ""
         console.print(fit_table(cols, rows, title=title + part, lang=lang))
@@ -429,19 +433,21 @@ def runs_cmd(project_dir: Path, limit: int, lang: str | None, as_json: bool) -> 
     if as_json:
         print_json(rows)
         return
+    language = resolve_lang(lang)
+    h = partial(t, language)
     cols = [
-        Col("run", keep=True),
-        Col("status"),
-        Col("created"),
-        Col("samples", justify="right"),
-        Col("errors", justify="right"),
-        Col("seed", justify="right", drop=1),
-        Col("samples/case", justify="right", drop=2),
+        Col(h("col.run"), keep=True),
+        Col(h("col.status")),
+        Col(h("col.created")),
+        Col(h("col.n_samples"), justify="right"),
+        Col(h("col.errors"), justify="right"),
+        Col(h("col.seed"), justify="right", drop=1),
+        Col(h("col.samples"), justify="right", drop=2),
     ]
     cells = [
         [
             r["uid"],
-            r["status"],
+            run_status(language, r["status"]),
             f"{r['created_at']:%Y-%m-%d %H:%M}",
             str(r["n_samples"] or 0),
             str(r["n_errors"] or 0),
@@ -450,7 +456,7 @@ def runs_cmd(project_dir: Path, limit: int, lang: str | None, as_json: bool) -> 
         ]
         for r in rows
     ]
-    console.print(fit_table(cols, cells, lang=resolve_lang(lang)))
+    console.print(fit_table(cols, cells, lang=language))
 
 
 @click.command("show")
@@ -498,7 +504,7 @@ def show_cmd(run: str, project_dir: Path, failures: int, lang: str | None, as_js
             language,
             "show.line",
             run=f"[bold]{info.uid}[/]",
-            status=info.status,
+            status=run_status(language, info.status),
             seed=info.seed,
             samples=info.samples,
         ),
@@ -506,35 +512,36 @@ def show_cmd(run: str, project_dir: Path, failures: int, lang: str | None, as_js
     )
     print_summary(summaries, language)
     print_error_causes(causes, sum(s.samples for s in summaries), info.uid, language)
-    print_judges(judges)
+    print_judges(judges, language)
     if failures:
-        print_failures(ws.failures(info.uid, failures))
-    print_triggered(triggered)
+        print_failures(ws.failures(info.uid, failures), language)
+    print_triggered(triggered, language)
 
 
-def print_triggered(triggered: dict[str, list[Any]]) -> None:
+def print_triggered(triggered: dict[str, list[Any]], lang: Lang = "en") -> None:
     """The accepted complaint checks (``complaint-<id>``) each variant still fails."""
     if not triggered:
         return
-    console.print("[bold]complaints still triggered[/]")
+    console.print(f"[bold]{esc(t(lang, 'show.triggered'))}[/]")
     for variant, found in triggered.items():
         if not found:
-            console.print(f"  {esc(variant)}: [green]none[/]")
+            console.print(f"  {esc(variant)}: [green]{esc(t(lang, 'show.triggered_none'))}[/]")
         for t_ in found:
+            fails = t(lang, "show.triggered_line", failed=t_.failed, n=t_.n)
             console.print(
-                f"  {esc(variant)}: [red]{esc(t_.metric)}[/] {esc(t_.title)} "
-                f"({t_.failed}/{t_.n} samples fail)",
+                f"  {esc(variant)}: [red]{esc(t_.metric)}[/] {esc(t_.title)} {esc(fails)}",
                 highlight=False,
             )
 
 
-def print_failures(found: dict[str, list[dict[str, object]]]) -> None:
+def print_failures(found: dict[str, list[dict[str, object]]], lang: Lang = "en") -> None:
     for variant, rows in found.items():
-        console.print(f"[bold]{esc(variant)}[/]: failed checks")
+        console.print(f"[bold]{esc(variant)}[/]: {esc(t(lang, 'show.failed_checks'))}")
         for r in rows:
             output = one_line(str(r["output"] or ""))
+            where = t(lang, "show.failure", case=r["case_key"], sample=r["sample_index"])
             console.print(
-                f"  ✗ {esc(r['check_name'])} · case {esc(r['case_key'])} #{r['sample_index']}: "
+                f"  ✗ {esc(r['check_name'])} · {esc(where)}: "
                 f"{esc(r['reason'])}\n    [dim]{esc(output)}[/]",
                 highlight=False,
             )
@@ -545,13 +552,19 @@ def print_failures(found: dict[str, list[dict[str, object]]]) -> None:
 @project_option
 @export_file_options
 @click.option("--variant", "-v", "variants", multiple=True)
+@lang_option
 def export_cmd(
-    run: str, project_dir: Path, output: Path, fmt: str | None, variants: tuple[str, ...]
+    run: str,
+    project_dir: Path,
+    output: Path,
+    fmt: str | None,
+    variants: tuple[str, ...],
+    lang: str | None,
 ) -> None:
     """Export RUN's samples with their scores."""
     ws = open_workspace(project_dir)
     n = ws.export(run, output, fmt, list(variants) or None)
-    console.print(f"wrote {n} samples to {esc(output)}")
+    console.print(esc(t(resolve_lang(lang), "export.wrote", n=n, path=output)))
 
 
 COMMANDS = [run_cmd, runs_cmd, show_cmd, export_cmd]

@@ -11,28 +11,31 @@ from rich.table import Table
 
 from hyouka.cli.common import (
     console,
+    esc,
     fmt_num,
     fmt_rate,
     json_option,
+    lang_option,
     open_workspace,
     print_json,
     project_option,
 )
+from hyouka.i18n.cli import Lang, resolve_lang, t
 
 if TYPE_CHECKING:
     from hyouka.scorers.judge_report import JudgeSummary
 
 
-def print_judges(judges: Sequence[JudgeSummary]) -> None:
+def print_judges(judges: Sequence[JudgeSummary], lang: Lang = "en") -> None:
     """The judge section: calls, cost, parse failures, self-agreement, position bias."""
     if not judges:
         return
-    cols = ("judge", "model", "calls", "cached", "errors", "parse errors", "cost",
-            "self-agreement", "mean |Δ|")  # fmt: skip
-    table = Table(*cols, title="judges (cost: calls made; cached answers cost nothing)")
+    cols = [t(lang, f"col.{k}") for k in ("judge", "model", "calls", "cached", "errors",
+            "parse_errors", "cost", "self_agree", "mean_abs")]  # fmt: skip
+    table = Table(*cols, title=t(lang, "table.judges"))
     for j in judges:
-        agree = "–" if j.self_agreement is None else (
-            f"{fmt_rate(j.self_agreement)} of {j.agreement_items}"
+        agree = "–" if j.self_agreement is None else t(
+            lang, "judges.agree_of", rate=fmt_rate(j.self_agreement), n=j.agreement_items
         )  # fmt: skip
         table.add_row(
             j.name, j.model or "–", str(j.calls), str(j.cached), str(j.errors),
@@ -43,9 +46,9 @@ def print_judges(judges: Sequence[JudgeSummary]) -> None:
     pairs = [p for j in judges for p in j.pairs]
     if not pairs:
         return
-    pair_cols = ("judge", "variant", "vs baseline", "pairs", "win / tie / loss", "win rate",
-            "flip rate", "first shown wins")  # fmt: skip
-    table = Table(*pair_cols, title="pairwise judges (both orders; a flip counts as a tie)")
+    pair_cols = [t(lang, f"col.{k}") for k in ("judge", "variant", "vs_baseline", "pairs",
+            "wtl", "win_rate", "flip_rate", "first_wins")]  # fmt: skip
+    table = Table(*pair_cols, title=t(lang, "table.pairwise"))
     for p in pairs:
         table.add_row(
             p.judge, p.candidate, p.baseline, str(p.n), f"{p.wins} / {p.ties} / {p.losses}",
@@ -76,9 +79,11 @@ def print_judges(judges: Sequence[JudgeSummary]) -> None:
     type=click.IntRange(1, 256),
     help="Processes for deterministic checks on large runs (default: CPU count).",
 )
+@lang_option
 @json_option
 def score_cmd(run: str, project_dir: Path, checks: tuple[str, ...], concurrency: int | None,
-              no_judges: bool, workers: int | None, as_json: bool) -> None:  # fmt: skip
+              no_judges: bool, workers: int | None, lang: str | None,
+              as_json: bool) -> None:  # fmt: skip
     """(Re)score RUN's stored samples (default: the latest run) without regenerating them.
 
     Adds the score rows that are missing for the project's current checks: a check whose
@@ -91,17 +96,17 @@ def score_cmd(run: str, project_dir: Path, checks: tuple[str, ...], concurrency:
     if as_json:
         print_json(report.as_dict())
         return
-    console.print(
-        f"run [bold]{report.run.uid}[/]: {report.samples} samples, {report.written} new score "
-        f"rows ({report.existing} already scored) in {report.elapsed_s:.2f} s"
-    )
+    language = resolve_lang(lang)
+    console.print(t(language, "score.line", run=f"[bold]{report.run.uid}[/]",
+                    samples=report.samples, written=report.written, existing=report.existing,
+                    seconds=f"{report.elapsed_s:.2f}"))  # fmt: skip
     for name, n in sorted(report.per_check.items()):
-        console.print(f"  {name}: {n} rows")
+        console.print(f"  {esc(t(language, 'score.rows', name=name, n=n))}")
     js = report.judge_stats
     if js is not None and (js.calls or js.cached or js.reused or js.scores):
-        console.print(f"judges: {js.calls} calls, {js.cached} answered from the cache, "
-                      f"{js.scores} scores, {js.judgments} pairwise judgments")  # fmt: skip
-    print_judges(report.judges)
+        console.print(esc(t(language, "score.judges", calls=js.calls, cached=js.cached,
+                            scores=js.scores, judgments=js.judgments)))  # fmt: skip
+    print_judges(report.judges, language)
 
 
 COMMANDS = [score_cmd]

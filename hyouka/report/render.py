@@ -147,7 +147,7 @@ def status_text(w: Words, s: ComplaintStatus) -> str:
 def note(w: Words, r: ReportData, section: str, default: str) -> str:
     """Why a section is empty, in the report's language."""
     found = r.notes.get(section, default)
-    return w(found) if found in w.table else found
+    return w(found) if w.has(found) else found
 
 
 def _duration(w: Words, days: float | None) -> str:
