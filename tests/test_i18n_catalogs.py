@@ -88,3 +88,49 @@ def test_cli_language_rule(monkeypatch: pytest.MonkeyPatch) -> None:
     assert resolve_lang() == "en"
     assert resolve_lang("ja") == "ja"
     assert set(LANGS) == {"en", "ja"}
+
+
+def _cli(*args: str, **env: str) -> str:
+    import os
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "hyouka", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "COLUMNS": "80", "HYOUKA_LANG": "en", **env},
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def test_cli_tables_and_messages_follow_the_language(tmp_path: Path) -> None:
+    from tests.conftest import write_project
+
+    cfg = {
+        "name": "ja-cli", "samples": 2,
+        "providers": {"e": {"type": "echo"}},
+        "variants": {"a": {"provider": "e", "prompt": "{{ q }}"},
+                     "b": {"provider": "e", "prompt": "答え: {{ q }}"}},
+        "checks": [{"type": "contains", "value": "答え", "metric": "answers"}],
+    }  # fmt: skip
+    root = write_project(tmp_path, cfg, [{"id": f"c{i}", "vars": {"q": f"q{i}"}} for i in range(3)])
+    p = ("-p", str(root))
+    _cli("run", *p)
+    ja_show = _cli("--lang", "ja", "show", *p)  # the group's --lang: every message
+    assert "バリアント別" in ja_show and "チェック: 合格率（平均スコア）" in ja_show
+    assert "不合格のチェック" in ja_show and "ケース c0 #0" in ja_show
+    en_show = _cli("show", *p)
+    assert "per variant" in en_show and "failed checks" in en_show and "バリアント" not in en_show
+    ja_runs = _cli("runs", *p, HYOUKA_LANG="ja")  # the environment
+    assert "状態" in ja_runs and "完了" in ja_runs and "finished" not in ja_runs
+    assert "完了" in _cli("runs", *p, HYOUKA_LANG="", LANG="ja_JP.UTF-8")  # the locale
+    out = _cli("export", *p, "--lang", "ja", "-o", str(tmp_path / "s.csv"))
+    assert "12 サンプルを" in out and "書き出しました" in out
+    added = _cli("--lang", "ja", "annotators", "add", "hanako", "-g", "ops", *p)
+    assert "hanako を追加しました（評価者、グループ「ops」）" in added
+    people = _cli("--lang", "ja", "annotators", "list", *p)
+    assert "名前" in people and "有効" in people
+    assert "name" in _cli("annotators", "list", *p)

@@ -8,6 +8,7 @@ store, the statistics, rich) is imported when it runs, so ``hyouka --help`` load
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -65,6 +66,21 @@ def esc(value: object) -> str:
     return escape(str(value))
 
 
+def say(key: str, **fields: object) -> str:
+    """The CLI message ``key`` in this process's language (``hyouka --lang``, ``HYOUKA_LANG``,
+    the locale), its fields escaped for console markup."""
+    from hyouka.i18n.cli import resolve_lang, t
+
+    return t(resolve_lang(), key, **{k: esc(v) for k, v in fields.items()})
+
+
+def say_word(prefix: str, value: str) -> str:
+    """The word for ``value`` in the ``prefix.`` family (``run_status.finished`` → 完了), or
+    ``value`` itself (escaped) when the catalog has no such word."""
+    text = say(f"{prefix}.{value}")
+    return esc(value) if text == f"{prefix}.{esc(value)}" or text == f"{prefix}.{value}" else text
+
+
 def print_item(text: str, bullet: str = "•", indent: int = 2) -> None:
     """Plain ``text`` (no markup) as a list item wrapped to the console's width with a hanging
     indent, so that sentences stay readable at 80 columns (wide Japanese characters too)."""
@@ -97,11 +113,18 @@ def one_line(text: str, indent: int = 4) -> str:
     return line.plain
 
 
+def _set_lang(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value:  # every message of this process follows it, not only this command's tables
+        os.environ["HYOUKA_LANG"] = value
+    return value
+
+
 def lang_option(func: F) -> F:
     return click.option(
         "--lang",
         type=click.Choice(["en", "ja"]),
         default=None,
+        callback=_set_lang,
         help="Language of the messages (default: HYOUKA_LANG, then the locale).",
     )(func)
 

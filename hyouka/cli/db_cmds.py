@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from hyouka.cli.common import console, project_option
+from hyouka.cli.common import console, project_option, say
 
 
 @click.group("db")
@@ -23,7 +23,7 @@ def upgrade_cmd(project_dir: Path, url: str | None, revision: str) -> None:
     from hyouka.api import upgrade_schema
 
     before, after = upgrade_schema(project_dir, url, revision)
-    console.print(f"schema: {before or 'empty'} → {after}")
+    console.print(say("db.upgraded", before=before or say("db.empty"), after=after))
 
 
 @db_group.command("current")
@@ -34,7 +34,7 @@ def current_cmd(project_dir: Path, url: str | None) -> None:
     from hyouka.api import schema_revisions
 
     current, head = schema_revisions(project_dir, url)
-    console.print(f"store: {current or 'empty'}; expected: {head}")
+    console.print(say("db.current", current=current or say("db.empty"), head=head))
 
 
 COMMANDS = [db_group]

@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
+from rich.cells import cell_len
 
-from hyouka.cli.common import console, esc, print_item
+from hyouka.cli.common import console, esc, lang_option, print_item, say
 from hyouka.cli.run_cmds import execute_run, print_error_causes, print_failures, print_summary
 from hyouka.i18n.cli import resolve_lang, t
 
@@ -25,12 +26,7 @@ VERDICTS_SHOWN = 8  # verdict lines printed per project; `hyouka compare` prints
 )
 @click.option("--quick", is_flag=True, help="A smaller run (for CI and a first look).")
 @click.option("--no-ja", is_flag=True, help="Skip the Japanese RAG project.")
-@click.option(
-    "--lang",
-    type=click.Choice(["en", "ja"]),
-    default=None,
-    help="Language of the verdicts and the report (default: from LANG).",
-)
+@lang_option
 def demo_cmd(folder: Path, quick: bool, no_ja: bool, lang: str | None) -> None:
     """Create demo projects in FOLDER (default ./hyouka-demo) and run them offline."""
     from hyouka.demo import FULL, QUICK, run_demo
@@ -62,54 +58,56 @@ def demo_cmd(folder: Path, quick: bool, no_ja: bool, lang: str | None) -> None:
     for part in parts:
         print_item(part.headline)
     for part in parts:
-        console.rule(f"[bold]{esc(part.name)}[/]: results")
+        console.rule(f"[bold]{esc(part.name)}[/]: {say('demo.results')}")
         p = part.result.progress
-        console.print(f"{p.done} samples in {part.seconds:.0f} s · run {part.result.run.uid}")
+        seconds = f"{part.seconds:.0f}"
+        console.print(say("demo.samples_in", n=p.done, seconds=seconds, run=part.result.run.uid))
         print_summary(part.summaries, language)
         print_error_causes(part.causes, p.done, part.result.run.uid, language)
-        print_failures(part.failures)
+        print_failures(part.failures, language)
         if part.verdicts:
-            console.print("[bold]is one variant really better? (hyouka compare)[/]")
+            console.print(f"[bold]{say('demo.compare_head')}[/]")
             for line in part.verdicts[:VERDICTS_SHOWN]:
                 print_item(line)
             if len(part.verdicts) > VERDICTS_SHOWN:
                 more = len(part.verdicts) - VERDICTS_SHOWN
-                console.print(f"  … {more} more: {esc(part.compare_command)}", highlight=False)
+                console.print(
+                    f"  {say('demo.more', n=more, command=part.compare_command)}", highlight=False
+                )
     total = sum(p.seconds for p in parts)
     first = esc(parts[0].root)
-    console.rule("[bold]let people judge (hyouka serve)")
+    console.rule(f"[bold]{say('demo.judge_rule')}")
     console.print(
-        f"A blind pairwise campaign '{esc(loop.campaign)}' is ready. Start the server:",
-        highlight=False,
-        soft_wrap=False,
+        say("demo.campaign_ready", campaign=loop.campaign), highlight=False, soft_wrap=False
     )
     console.print(f"  [bold]{esc(loop.serve_command)}[/]", highlight=False)
-    console.print("then open a sign-in link (each person has their own):", highlight=False)
-    console.print(f"  admin (dashboard):   {loop.admin_link}", highlight=False)
+    console.print(say("demo.open_link"), highlight=False)
+    admin = say("demo.admin_link")
+    width = max(20, cell_len(admin) + 1)
+    console.print(f"  {admin}{' ' * (width - cell_len(admin))} {loop.admin_link}", highlight=False)
     for name, link in loop.annotator_links.items():
-        console.print(f"  {name + ':':<20} {link}", highlight=False)
-    console.rule("[bold]the report")
+        label = esc(name) + ":"
+        console.print(f"  {label}{' ' * (width - cell_len(name) - 1)} {link}", highlight=False)
+    console.rule(f"[bold]{say('demo.report_rule')}")
     console.print(f"  {esc(loop.report)}", highlight=False)
-    console.print("  one self-contained HTML file; `hyouka report` rewrites it", highlight=False)
-    console.rule("[bold]next")
-    console.print(f"The demo took {total:.0f} s. Look closer and go further:", highlight=False)
+    console.print(f"  {say('demo.report_one_file')}", highlight=False)
+    console.rule(f"[bold]{say('demo.next_rule')}")
+    console.print(say("demo.took", seconds=f"{total:.0f}"), highlight=False)
     print_commands(
         [
-            (f"hyouka show -p {first}", "per-variant results and failures"),
-            (f"hyouka runs -p {first}", f"every run, kept in {first}/.hyouka"),
-            (f"hyouka variants --history polite -p {first}", "edit a prompt: old versions stay"),
-            (f"hyouka export -p {first} -o samples.csv", "every output with its scores"),
-            (f"hyouka run -p {first}", "rerun: served from the cache"),
-            (f"hyouka compare polite concise -p {first}", "the verdict with its uncertainty"),
-            (f"hyouka ranking -p {first}", "after people voted: who wins"),
-            (f"hyouka feedback list -p {first}", "complaints → proposed checks"),
-            (f"hyouka judgments export -p {first} -o votes.csv", "the votes, for Excel"),
+            (f"hyouka show -p {first}", say("demo.cmd.show")),
+            (f"hyouka runs -p {first}", say("demo.cmd.runs", path=f"{first}/.hyouka")),
+            (f"hyouka variants --history polite -p {first}", say("demo.cmd.history")),
+            (f"hyouka export -p {first} -o samples.csv", say("demo.cmd.export")),
+            (f"hyouka run -p {first}", say("demo.cmd.rerun")),
+            (f"hyouka compare polite concise -p {first}", say("demo.cmd.compare")),
+            (f"hyouka ranking -p {first}", say("demo.cmd.ranking")),
+            (f"hyouka feedback list -p {first}", say("demo.cmd.feedback")),
+            (f"hyouka judgments export -p {first} -o votes.csv", say("demo.cmd.judgments")),
         ]
     )
     console.print(
-        f"Switch to a real model: edit providers in {first}/hyouka.yaml (see README).",
-        highlight=False,
-        soft_wrap=False,
+        say("demo.real_model", path=f"{first}/hyouka.yaml"), highlight=False, soft_wrap=False
     )
 
 
@@ -117,7 +115,7 @@ def print_commands(rows: list[tuple[str, str]]) -> None:
     """Commands with what they do: side by side when that fits the console, else each
     description above its command (commands are never wrapped: they are copied)."""
     width = max(len(cmd) for cmd, _ in rows)
-    side_by_side = 2 + width + 2 + max(len(desc) for _, desc in rows) <= console.width
+    side_by_side = 2 + width + 2 + max(cell_len(desc) for _, desc in rows) <= console.width
     for cmd, desc in rows:
         if side_by_side:
             console.print(f"  {cmd:<{width}}  {desc}", highlight=False)

@@ -7,7 +7,16 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from hyouka.cli.common import console, json_option, open_workspace, print_json, project_option
+from hyouka.cli.common import (
+    console,
+    esc,
+    json_option,
+    open_workspace,
+    print_json,
+    project_option,
+    say,
+    say_word,
+)
 from hyouka.humans.modes import DEFAULT_ASSIGNMENT_MINUTES, MODES
 
 DEFAULT_URL = "http://127.0.0.1:8300"
@@ -67,7 +76,7 @@ def serve_cmd(
     from hyouka.web.serve import serve
     from hyouka.web.settings import WebSettings
 
-    console.print(f"hyouka serving on http://{host}:{port} (Ctrl+C to stop)")
+    console.print(say("serve.start", host=host, port=port))
     settings = WebSettings(secure_cookies=secure_cookies, public_url=public_url)
     serve(project_dir, host, port, workers=workers, settings=settings, proxy_headers=proxy_headers)
 
@@ -90,8 +99,8 @@ def annotators_add(project_dir: Path, base_url: str, name: str, group: str, admi
     """Add a person and print their personal sign-in link (shown once)."""
     ws = open_workspace(project_dir)
     person, token = ws.people.add(name, group, admin)
-    role = "admin" if person.is_admin else "annotator"
-    console.print(f"added {person.name} ({role}, group '{person.group}'). Sign-in link:")
+    role = say("people.role.admin" if person.is_admin else "people.role.annotator")
+    console.print(say("people.added", name=person.name, role=role, group=person.group))
     click.echo(ws.people.signin_link(base_url, token))
 
 
@@ -105,9 +114,10 @@ def annotators_list(project_dir: Path, as_json: bool) -> None:
     if as_json:
         print_json([p.__dict__ for p in people])
         return
-    table = Table("name", "group", "role", "status")
+    table = Table(*(say(f"col.{c}") for c in ("name", "group", "role", "status")))
     for p in people:
-        table.add_row(p.name, p.group, p.role, "disabled" if p.disabled else "active")
+        status = say("people.status.disabled" if p.disabled else "people.status.active")
+        table.add_row(esc(p.name), esc(p.group), say_word("people.role", p.role), status)
     console.print(table)
 
 
@@ -118,7 +128,7 @@ def annotators_disable(project_dir: Path, name: str) -> None:
     """Turn a person's access off (their sessions end at once)."""
     ws = open_workspace(project_dir)
     ws.people.set_disabled(name, True)
-    console.print(f"{name} disabled")
+    console.print(say("people.disabled", name=name))
 
 
 @annotators_group.command("enable")
@@ -128,7 +138,7 @@ def annotators_enable(project_dir: Path, name: str) -> None:
     """Turn a person's access back on."""
     ws = open_workspace(project_dir)
     ws.people.set_disabled(name, False)
-    console.print(f"{name} enabled")
+    console.print(say("people.enabled", name=name))
 
 
 @annotators_group.command("reset-link")
@@ -242,19 +252,36 @@ def campaigns_create(
     if as_json:
         print_json({**campaign.__dict__, "items": progress.items})
         return
-    who = f"for {', '.join(campaign.groups)}" if campaign.groups else "for everyone"
+    who = (
+        say("campaign.for_groups", groups=", ".join(campaign.groups))
+        if campaign.groups
+        else say("campaign.for_everyone")
+    )
     console.print(
-        f"campaign {campaign.id} '{campaign.name}': {progress.items} items × overlap "
-        f"{campaign.overlap} ({campaign.mode}) from run {run.uid}, {who}"
+        say(
+            "campaign.created",
+            id=campaign.id,
+            name=campaign.name,
+            items=progress.items,
+            overlap=campaign.overlap,
+            mode=campaign.mode,
+            run=run.uid,
+        )
+        + who
     )
     sel = campaign.selection
     if sel:
-        left_out = f", {sel['settled']} settled left out" if sel["only_unsettled"] else ""
-        console.print(
-            f"first the {sel['unsettled']} pairs the judge {sel['judge']} could not settle, "
-            f"then {sel['unjudged']} it did not judge"
-            + (left_out or f", then {sel['settled']} it settled")
+        rest = say(
+            "campaign.settled_left_out" if sel["only_unsettled"] else "campaign.then_settled",
+            n=sel["settled"],
         )
+        first = say(
+            "campaign.first_unsettled",
+            unsettled=sel["unsettled"],
+            judge=sel["judge"],
+            unjudged=sel["unjudged"],
+        )
+        console.print(first + rest)
 
 
 @campaigns_group.command("list")
@@ -275,18 +302,19 @@ def campaigns_list(project_dir: Path, as_json: bool) -> None:
             ]
         )
         return
-    table = Table("id", "name", "mode", "for", "items", "overlap", "judged", "status")
+    cols = ("id", "name", "mode", "for", "items", "overlap", "judged", "status")
+    table = Table(*(say(f"col.{c}") for c in cols))
     table.columns[1].no_wrap = True  # the campaign name people copy: never cut
     for c, p in rows:
         table.add_row(
             str(c.id),
-            c.name,
+            esc(c.name),
             c.mode,
-            ", ".join(c.groups) or "everyone",
+            esc(", ".join(c.groups)) or say("campaign.everyone"),
             str(p.items),
             str(c.overlap),
             f"{p.judged}/{p.needed}",
-            c.status,
+            say_word("campaign_status", c.status),
         )
     console.print(table)
 
@@ -298,7 +326,7 @@ def campaigns_close(project_dir: Path, campaign: str) -> None:
     """Stop handing out items (items already handed out may still be judged)."""
     ws = open_workspace(project_dir)
     found = ws.campaigns.set_status(campaign, "closed")
-    console.print(f"campaign '{found.name}' closed")
+    console.print(say("campaign.closed", name=found.name))
 
 
 @campaigns_group.command("open")
@@ -308,7 +336,7 @@ def campaigns_open(project_dir: Path, campaign: str) -> None:
     """Open a closed campaign again."""
     ws = open_workspace(project_dir)
     found = ws.campaigns.set_status(campaign, "open")
-    console.print(f"campaign '{found.name}' open")
+    console.print(say("campaign.opened", name=found.name))
 
 
 # -- API keys -------------------------------------------------------------------------------
@@ -326,7 +354,7 @@ def apikeys_add(project_dir: Path, name: str) -> None:
     """Create an API key and print it (shown once)."""
     ws = open_workspace(project_dir)
     _key, secret = ws.api_keys.add(name)
-    console.print(f"API key '{name}' (send it as the X-API-Key header):")
+    console.print(say("apikey.created", name=name))
     click.echo(secret)
 
 
@@ -341,7 +369,7 @@ def apikeys_list(project_dir: Path, as_json: bool) -> None:
         print_json([k.__dict__ for k in keys])
         return
     for k in keys:
-        console.print(f"{k.name}{' (disabled)' if k.disabled else ''}")
+        console.print(esc(k.name) + (say("apikey.disabled_mark") if k.disabled else ""))
 
 
 @apikeys_group.command("disable")
@@ -351,7 +379,7 @@ def apikeys_disable(project_dir: Path, name: str) -> None:
     """Turn an API key off."""
     ws = open_workspace(project_dir)
     ws.api_keys.disable(name)
-    console.print(f"API key '{name}' disabled")
+    console.print(say("apikey.disabled", name=name))
 
 
 COMMANDS = [serve_cmd, annotators_group, campaigns_group, apikeys_group]

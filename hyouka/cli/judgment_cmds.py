@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from hyouka.cli.common import console, export_file_options, open_workspace, project_option
+from hyouka.cli.common import console, export_file_options, open_workspace, project_option, say
 
 
 @click.group("judgments")
@@ -48,7 +48,7 @@ def export_cmd(
     n = ws.judgments.export(
         output, fmt, campaign=campaign_ref, source=source, history=history, pairs=pairs
     )
-    console.print(f"wrote {n} {'preference pairs' if pairs else 'judgments'} to {output}")
+    console.print(say("judgments.wrote_pairs" if pairs else "judgments.wrote", n=n, path=output))
 
 
 COMMANDS = [judgments_group]

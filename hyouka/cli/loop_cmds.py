@@ -17,7 +17,15 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from hyouka.cli.common import console, json_option, open_workspace, print_json, project_option
+from hyouka.cli.common import (
+    console,
+    json_option,
+    open_workspace,
+    print_json,
+    project_option,
+    say,
+    say_word,
+)
 from hyouka.errors import HyoukaError
 
 if TYPE_CHECKING:
@@ -53,29 +61,29 @@ def _check_text(p: Proposal) -> str:
 
 def print_preview(preview: Preview) -> None:
     if not preview.judged:
-        console.print(f"[yellow]preview:[/] {escape(preview.note or 'not judged')}")
+        note = escape(preview.note) if preview.note else say("feedback.not_judged")
+        console.print(f"[yellow]{say('feedback.preview')}[/] {note}")
         return
     bad = len(preview.complained) - len(preview.missed)
     mark = "[green]✓[/]" if preview.fails_complained else "[red]✗[/]"
-    console.print(
-        f"{mark} fails {bad}/{len(preview.complained)} complained output(s) (it must fail all)"
-    )
+    console.print(f"{mark} {say('feedback.fails_complained', bad=bad, n=len(preview.complained))}")
+    passes, fails = say("feedback.passes"), say("feedback.fails")
     for r in preview.missed:
-        console.print(f"    [red]passes[/] {escape(_short(r.output))}  [dim]{escape(r.key)}[/]")
+        console.print(f"    [red]{passes}[/] {escape(_short(r.output))}  [dim]{escape(r.key)}[/]")
     liked_ok = sum(r.passed is True for r in preview.liked)
     mark = "[green]✓[/]" if not preview.liked_failed else "[yellow]![/]"
-    console.print(f"{mark} passes {liked_ok}/{len(preview.liked)} liked output(s) (it should)")
+    console.print(f"{mark} {say('feedback.passes_liked', ok=liked_ok, n=len(preview.liked))}")
     for r in preview.liked_failed[:5]:
-        console.print(f"    [yellow]fails[/] {escape(_short(r.output))}  [dim]{escape(r.key)}[/]")
+        console.print(f"    [yellow]{fails}[/] {escape(_short(r.output))}  [dim]{escape(r.key)}[/]")
 
 
 def print_proposal(p: Proposal, preview: Preview | None = None) -> None:
     style = STATUS_STYLE.get(p.status, "")
-    console.print(
-        f"[bold]{p.metric}[/] [{style}]{p.status}[/] · {p.kind} · {len(p.complaints)} "
-        f"complaint(s) · raised {p.raised_at:%Y-%m-%d}"
-    )
-    console.print(f"  check: {escape(_check_text(p))}", highlight=False)
+    line = say("feedback.proposal_line", kind=p.kind, n=len(p.complaints),
+               date=f"{p.raised_at:%Y-%m-%d}")  # fmt: skip
+    status = say_word("proposal_status", p.status)
+    console.print(f"[bold]{escape(p.metric)}[/] [{style}]{status}[/] · {line}")
+    console.print(f"  {say('feedback.check', check=_check_text(p))}", highlight=False)
     if p.spec.get("rubric"):
         for line in str(p.spec["rubric"]).splitlines()[:6]:
             console.print(f"    [dim]{escape(line)}[/]", highlight=False)
@@ -87,7 +95,8 @@ def print_proposal(p: Proposal, preview: Preview | None = None) -> None:
             highlight=False,
         )
     if p.decided_by:
-        console.print(f"  decided by {escape(p.decided_by)} at {p.decided_at:%Y-%m-%d %H:%M}")
+        when = f"{p.decided_at:%Y-%m-%d %H:%M}"
+        console.print(f"  {say('feedback.decided', who=p.decided_by, when=when)}")
     if preview is not None:
         print_preview(preview)
 
@@ -167,7 +176,7 @@ def propose_cmd(project_dir: Path, judge: str | None, judge_preview: bool, as_js
         )
         return
     if not result.created and not result.joined:
-        console.print("no new complaints to propose checks for")
+        console.print(say("feedback.none_new"))
     for p in result.created:
         print_proposal(p, previews[p.id])
     for p in result.joined:
@@ -216,14 +225,16 @@ def accept_cmd(
     print_preview(result.preview)
     w = result.written
     assert w is not None
+    to = say(
+        "feedback.accepted_to",
+        metric=result.proposal.metric,
+        file=w.regressions_file.name,
+        section=w.section,
+    )
     console.print(
-        f"[green]accepted[/] {result.proposal.metric} → {w.regressions_file.name} ({w.section})"
-        + (
-            f"; {len(w.cases_added)} case(s) added to the regressions dataset"
-            if w.cases_added
-            else ""
-        )
-        + ("; hyouka.yaml now includes regressions.yaml" if w.include_added else "")
+        f"[green]{say('feedback.accepted')}[/] {to}"
+        + (say("feedback.cases_added", n=len(w.cases_added)) if w.cases_added else "")
+        + (say("feedback.include_added") if w.include_added else "")
     )
 
 
@@ -297,7 +308,7 @@ def reject_cmd(
     if as_json:
         print_json(p.as_dict())
         return
-    console.print(f"[dim]rejected[/] {p.metric}")
+    console.print(f"[dim]{say('feedback.rejected')}[/] {escape(p.metric)}")
 
 
 @feedback.command("sync")
@@ -310,7 +321,7 @@ def sync_cmd(project_dir: Path, as_json: bool) -> None:
     if as_json:
         print_json({"written": [w.section for w in written]})
         return
-    console.print(f"wrote {len(written)} accepted check(s) to the project")
+    console.print(say("feedback.synced", n=len(written)))
 
 
 # ----------------------------------------------------------------------------- gate
@@ -387,21 +398,26 @@ def gate_cmd(
     if as_json:
         print_json(result.as_dict())
     else:
-        console.print(
-            f"gate: candidate [bold]{escape(result.candidate.label)}[/] (run "
-            f"{result.candidate.run.uid}) vs baseline [bold]{escape(result.baseline.label)}[/] "
-            f"(run {result.baseline.run.uid})",
-            highlight=False,
+        head = say(
+            "gate.head",
+            candidate=result.candidate.label,
+            crun=result.candidate.run.uid,
+            baseline=result.baseline.label,
+            brun=result.baseline.run.uid,
         )
+        console.print(head, highlight=False)
         marks = {"pass": "[green]✓[/]", "warn": "[yellow]![/]", "fail": "[red]✗[/]"}
         for rule in result.rules:
             console.print(f"  {marks[rule.status]} {escape(rule.message)}", highlight=False)
         if not result.rules:
-            console.print("  no accepted checks and no --metric: nothing to gate on")
-        verdict = "[green]PASSED[/]" if result.passed else "[red]FAILED[/]"
-        console.print(f"{verdict} ({len(result.failures)} failing of {len(result.rules)})")
+            console.print(f"  {say('gate.nothing')}")
+        verdict = (
+            f"[green]{say('gate.passed')}[/]" if result.passed else f"[red]{say('gate.failed')}[/]"
+        )
+        count = say("gate.count", n=len(result.failures), total=len(result.rules))
+        console.print(f"{verdict} {count}")
         if junit is not None:
-            console.print(f"JUnit XML: {junit}")
+            console.print(say("gate.junit", path=junit))
     if not result.passed:
         sys.exit(1)
 
@@ -446,7 +462,8 @@ def report_cmd(
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(page, encoding="utf-8")
     elapsed = time.perf_counter() - started
-    console.print(f"wrote {output} ({len(page.encode()) / 1024:.0f} KiB, {elapsed:.1f} s)")
+    kib = f"{len(page.encode()) / 1024:.0f}"
+    console.print(say("report.wrote", path=output, kib=kib, seconds=f"{elapsed:.1f}"))
 
 
 COMMANDS = [feedback, gate_cmd, report_cmd]

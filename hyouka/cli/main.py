@@ -11,6 +11,7 @@ A command's module is imported when that command runs (``hyouka run`` loads only
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from typing import Any
 
@@ -74,22 +75,32 @@ class HyoukaGroup(click.Group):
         try:
             return super().invoke(ctx)
         except HyoukaError as exc:
-            from hyouka.cli.common import err_console, esc
+            from hyouka.cli.common import err_console, esc, say
 
             # escaped: a hint such as pip install 'hyouka[parquet]' must keep its [parquet]
-            err_console.print(f"[bold red]error:[/] {esc(exc)}", markup=True, highlight=False)
+            err_console.print(
+                f"[bold red]{say('cli.error')}[/] {esc(exc)}", markup=True, highlight=False
+            )
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
-            from hyouka.cli.common import err_console
+            from hyouka.cli.common import err_console, say
 
-            err_console.print("interrupted; re-run the same command to resume")
+            err_console.print(say("cli.interrupted"))
             sys.exit(130)
 
 
 @click.group(cls=HyoukaGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="hyouka")
-def cli() -> None:
+@click.option(
+    "--lang",
+    type=click.Choice(["en", "ja"]),
+    default=None,
+    help="Language of every message (default: HYOUKA_LANG, then the locale).",
+)
+def cli(lang: str | None) -> None:
     """hyouka (評価): evaluate versions of an LLM app with checks, judges and real users."""
+    if lang:  # one setting for the whole process: every message follows hyouka.i18n's rule
+        os.environ["HYOUKA_LANG"] = lang
 
 
 def main() -> None:

@@ -15,6 +15,7 @@ from hyouka.cli.common import (
     open_workspace,
     print_json,
     project_option,
+    say,
 )
 from hyouka.errors import HyoukaError
 from hyouka.projects import EXAMPLES, copy_example
@@ -34,8 +35,10 @@ from hyouka.projects import EXAMPLES, copy_example
 def init_cmd(directory: Path, example: str, force: bool) -> None:
     """Create a project (a commented hyouka.yaml, prompts and a dataset) in DIRECTORY."""
     target = copy_example(example, directory, force)
-    console.print(f"created the '{example}' project in {target}")
-    console.print(f"next: [bold]hyouka run -p {target}[/] then [bold]hyouka show -p {target}[/]")
+    console.print(say("project.created", example=example, target=target))
+    console.print(
+        say("project.next", run=f"hyouka run -p {target}", show=f"hyouka show -p {target}")
+    )
 
 
 @click.command("variants")
@@ -59,8 +62,9 @@ def variants_cmd(project_dir: Path, history: str | None, as_json: bool) -> None:
         if as_json:
             print_json(rows)
             return
-        cols = [Col("variant", keep=True), Col("version", keep=True), Col("kind", drop=1),
-                Col("provider"), Col("model"), Col("params")]  # fmt: skip
+        cols = [Col(say("col.variant"), keep=True), Col(say("col.version"), keep=True),
+                Col(say("col.kind"), drop=1), Col(say("col.provider")), Col(say("col.model")),
+                Col(say("col.params"))]  # fmt: skip
         cells = [
             [esc(r["name"]), r["version"], r["kind"], esc(r["provider"] or "–"),
              esc(r["model"] or "–"),
@@ -76,11 +80,12 @@ def variants_cmd(project_dir: Path, history: str | None, as_json: bool) -> None:
         print_json([{k: v for k, v in r.items()} for r in rows])
         return
     current = {(v["name"], v["version"]) for v in ws.current_variants()}
-    cols = [Col("variant", keep=True), Col("version", keep=True), Col("first stored"),
-            Col("samples", justify="right"), Col("current")]  # fmt: skip
+    cols = [Col(say("col.variant"), keep=True), Col(say("col.version"), keep=True),
+            Col(say("col.first_stored")), Col(say("col.n_samples"), justify="right"),
+            Col(say("col.current"))]  # fmt: skip
     cells = [
         [esc(r["name"]), r["version"], f"{r['created_at']:%Y-%m-%d %H:%M}", str(r["n"]),
-         "yes" if (r["name"], r["version"]) in current else ""]
+         say("yes") if (r["name"], r["version"]) in current else ""]
         for r in rows
     ]  # fmt: skip
     console.print(fit_table(cols, cells))
@@ -97,7 +102,7 @@ def schema_cmd(output: Path | None) -> None:
         click.echo(text, nl=False)
     else:
         output.write_text(text, encoding="utf-8")
-        console.print(f"wrote {output}")
+        console.print(say("wrote", path=output))
 
 
 COMMANDS = [init_cmd, variants_cmd, schema_cmd]

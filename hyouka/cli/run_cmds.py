@@ -298,7 +298,7 @@ def run_status(lang: Lang, status: str) -> str:
     """A run's status in ``lang`` (an unknown one as it is)."""
     key = f"run_status.{status}"
     text = t(lang, key)
-    return status if text == key else text
+    return esc(status) if text == key else text
 
 
 def print_limits(result: RunResult, lang: Lang = "en") -> None:
