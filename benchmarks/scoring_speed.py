@@ -30,7 +30,8 @@ from sqlalchemy import delete
 from hyouka.config import load_config
 from hyouka.datasets import Dataset, case_from_mapping
 from hyouka.scorers.engine import compile_checks, run_check
-from hyouka.scorers.run_samples import load_run, make_view, sample_rows
+from hyouka.scorers.queries import sample_rows
+from hyouka.scorers.run_samples import load_run, make_view
 from hyouka.scorers.scoring import score_run
 from hyouka.store.schema import scores
 from hyouka.store.store import SampleRecord, Store

@@ -17,9 +17,7 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import select
-
-from hyouka.store.schema import judgments, samples, scores, variants
+from hyouka.scorers.queries import judge_calls, judge_score_rows, pairwise_judgments
 from hyouka.store.store import Store
 
 
@@ -115,27 +113,6 @@ def _agreement(s: JudgeSummary, values: list[float]) -> None:
     s.abs_diffs.append(sum(diffs) / len(diffs))
 
 
-def _score_rows(store: Store, run_id: int) -> list[Any]:
-    judge_sample = samples.alias()
-    query = (
-        select(
-            judge_sample.c.variant_id,
-            scores.c.sample_id,
-            scores.c.check_name,
-            scores.c.params_hash,
-            scores.c.metric,
-            scores.c.repeat,
-            scores.c.value,
-            scores.c.status,
-        )
-        .join(judge_sample, judge_sample.c.id == scores.c.judge_sample_id)
-        .where(judge_sample.c.run_id == run_id)
-        .order_by(scores.c.id)
-    )
-    with store.engine.connect() as conn:
-        return list(conn.execute(query))
-
-
 def _add_scores(out: dict[int, JudgeSummary], rows: list[Any]) -> None:
     # the newest row per (sample, check, params, metric, repeat) counts, as in summary.py
     newest = {(r.variant_id, r.sample_id, r.check_name, r.params_hash, r.metric, r.repeat): r
@@ -155,32 +132,13 @@ def _add_scores(out: dict[int, JudgeSummary], rows: list[Any]) -> None:
 
 
 def _add_pairs(store: Store, out: dict[int, JudgeSummary]) -> None:
-    # Core aliases: sqlalchemy.orm (aliased) costs ~0.15 s to import at start-up
-    a, b = samples.alias(), samples.alias()
-    va, vb = variants.alias(), variants.alias()
-    query = (
-        select(
-            judgments.c.judge_variant_id,
-            judgments.c.winner,
-            judgments.c.comment,
-            va.c.name.label("candidate"),
-            vb.c.name.label("baseline"),
-        )
-        .join(a, a.c.id == judgments.c.sample_a_id)
-        .join(b, b.c.id == judgments.c.sample_b_id)
-        .join(va, va.c.id == a.c.variant_id)
-        .join(vb, vb.c.id == b.c.variant_id)
-        .where(judgments.c.source == "judge", judgments.c.judge_variant_id.in_(list(out)))
-        .order_by(judgments.c.id)
-    )
     found: dict[tuple[int, str, str], PairSummary] = {}
-    with store.engine.connect() as conn:
-        for row in conn.execute(query):
-            key = (int(row.judge_variant_id), str(row.candidate), str(row.baseline))
-            pair = found.get(key)
-            if pair is None:
-                pair = found[key] = PairSummary(out[key[0]].name, key[1], key[2])
-            _add_judgment(pair, row.winner, row.comment)
+    for row in pairwise_judgments(store, out):
+        key = (int(row.judge_variant_id), str(row.candidate), str(row.baseline))
+        pair = found.get(key)
+        if pair is None:
+            pair = found[key] = PairSummary(out[key[0]].name, key[1], key[2])
+        _add_judgment(pair, row.winner, row.comment)
     for (judge_id, _, _), pair in sorted(found.items()):
         out[judge_id].pairs.append(pair)
 
@@ -203,12 +161,7 @@ def _add_judgment(pair: PairSummary, winner: str, comment: str | None) -> None:
 
 def judge_report(store: Store, run_id: int) -> list[JudgeSummary]:
     """One summary per judge that judged samples of the run (see the module docstring)."""
-    cols = (samples.c.variant_id, samples.c.status, samples.c.cached, samples.c.attempts,
-            samples.c.cost, samples.c.input_tokens, samples.c.output_tokens)  # fmt: skip
-    with store.engine.connect() as conn:
-        calls = list(conn.execute(
-            select(*cols).where(samples.c.run_id == run_id, samples.c.role == "judge")
-        ))  # fmt: skip
+    calls = judge_calls(store, run_id)
     ids = sorted({int(r.variant_id) for r in calls})
     if not ids:
         return []
@@ -220,6 +173,6 @@ def judge_report(store: Store, run_id: int) -> list[JudgeSummary]:
     }  # fmt: skip
     for row in calls:
         _add_call(out[int(row.variant_id)], row)
-    _add_scores(out, _score_rows(store, run_id))
+    _add_scores(out, judge_score_rows(store, run_id))
     _add_pairs(store, out)
     return list(out.values())

@@ -26,9 +26,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert, select
-from sqlalchemy.exc import IntegrityError
-
 from hyouka.config import Project, run_option
 from hyouka.errors import ConfigError, HyoukaError
 from hyouka.providers.base import GenerateRequest, Generation
@@ -38,8 +35,14 @@ from hyouka.providers.pool import ProviderPool
 from hyouka.scorers.base import CheckResult
 from hyouka.scorers.engine import CheckSet, score_row
 from hyouka.scorers.judges import JudgeCheck, PairwiseJudge
+from hyouka.scorers.queries import (
+    insert_judgments,
+    judge_sample_id,
+    judge_samples,
+    judge_score_keys,
+    judgment_keys,
+)
 from hyouka.scorers.run_samples import RunData, StoredSample
-from hyouka.store.schema import judgments, samples, scores
 from hyouka.store.store import SampleRecord, Store
 
 FLUSH_EVERY = 32
@@ -177,31 +180,9 @@ class JudgeRunner:
         names = sorted({c.spec.full_name for c in checks})
         judge_ids = sorted(set(self.judge_ids.values()))
         run_id = self.data.run.id
-        key_cols = (scores.c.sample_id, scores.c.check_name, scores.c.check_version,
-                    scores.c.params_hash, scores.c.metric, scores.c.repeat)  # fmt: skip
-        sample_cols = (samples.c.id, samples.c.variant_id, samples.c.case_id,
-                       samples.c.sample_index, samples.c.target, samples.c.status,
-                       samples.c.output, samples.c.error)  # fmt: skip
-        with self.store.engine.connect() as conn:
-            rows = conn.execute(
-                select(*key_cols)
-                .join(samples, samples.c.id == scores.c.sample_id)
-                .where(samples.c.run_id == run_id, scores.c.check_name.in_(names))
-            )
-            out.score_keys = {tuple(r) for r in rows}
-            for r in conn.execute(
-                select(*sample_cols).where(samples.c.run_id == run_id, samples.c.role == "judge")
-            ):
-                key = (int(r.variant_id), int(r.case_id), int(r.sample_index), str(r.target))
-                out.judge_samples[key] = dict(r._mapping)
-            out.judgment_keys = {
-                str(k)
-                for (k,) in conn.execute(
-                    select(judgments.c.idempotency_key).where(
-                        judgments.c.judge_variant_id.in_(judge_ids)
-                    )
-                )
-            }
+        out.score_keys = judge_score_keys(self.store, run_id, names)
+        out.judge_samples = judge_samples(self.store, run_id)
+        out.judgment_keys = judgment_keys(self.store, judge_ids)
         return out
 
     # -- run --------------------------------------------------------------------------------
@@ -442,24 +423,12 @@ class JudgeRunner:
         self.stats.scores += self.store.write_scores(rows)
         found = [d.judgment for d in done if d.judgment is not None]
         if found:
-            self.stats.judgments += _insert_judgments(self.store, found)
+            self.stats.judgments += insert_judgments(self.store, found)
 
     def _lookup_id(self, answer: _Answer) -> int:
         """The id of a judge sample another writer stored first (unique key hit)."""
         assert answer.record is not None
-        row = answer.record.row
-        with self.store.engine.connect() as conn:
-            return int(
-                conn.execute(
-                    select(samples.c.id).where(
-                        samples.c.run_id == row["run_id"],
-                        samples.c.variant_id == row["variant_id"],
-                        samples.c.case_id == row["case_id"],
-                        samples.c.sample_index == row["sample_index"],
-                        samples.c.target == row["target"],
-                    )
-                ).scalar_one()
-            )
+        return judge_sample_id(self.store, answer.record.row)
 
 
 def _verdict_or_error(check: JudgeCheck, answer: _Answer) -> CheckResult:
@@ -510,19 +479,6 @@ def _pair_outcome(
     judgment = {"winner": winner, "comment": json.dumps(comment, ensure_ascii=False),
                 "tags": ["flipped"] if flipped else []}  # fmt: skip
     return CheckResult(_VALUE[winner], None, reason), judgment
-
-
-def _insert_judgments(store: Store, rows: list[dict[str, Any]]) -> int:
-    written = 0
-    with store.engine.begin() as conn:
-        for row in rows:
-            try:
-                with conn.begin_nested():
-                    conn.execute(insert(judgments).values(**row))
-                    written += 1
-            except IntegrityError:  # idempotency key already stored
-                continue
-    return written
 
 
 def _owner(sample: StoredSample) -> str:

@@ -11,25 +11,23 @@ processes instead.
 from __future__ import annotations
 
 import functools
-from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
-
 from hyouka.datasets import Case, case_from_mapping
 from hyouka.scorers.base import SampleView
-from hyouka.store.schema import dataset_cases, datasets, run_datasets, samples
+from hyouka.scorers.queries import (
+    SAMPLE_COLUMNS,
+    Row,
+    app_case_ids,
+    case_datasets,
+    sample_id_span,
+    sample_rows,
+)
 from hyouka.store.store import RunInfo, Store
 
-# The columns of a sample row tuple, in order.
-COLUMNS = (
-    samples.c.id, samples.c.variant_id, samples.c.case_id, samples.c.sample_index,
-    samples.c.status, samples.c.output, samples.c.latency_ms, samples.c.cost,
-    samples.c.input_tokens, samples.c.output_tokens, samples.c.contexts,
-)  # fmt: skip
-Row = tuple[Any, ...]
+COLUMNS = SAMPLE_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -74,54 +72,12 @@ class RunData:
 
     def id_span(self) -> tuple[int, int, int]:
         """(number of app samples, lowest id, highest id)."""
-        query = select(func.count(), func.min(samples.c.id), func.max(samples.c.id)).where(
-            samples.c.run_id == self.run.id, samples.c.role == "app"
-        )
-        with self.store.engine.connect() as conn:
-            n, low, high = conn.execute(query).one()
-        return int(n), int(low or 0), int(high or -1)
-
-
-def sample_rows(
-    store: Store, run_id: int, low: int | None = None, high: int | None = None
-) -> list[Row]:
-    """The run's app sample rows (see COLUMNS), in id order, optionally ids in [low, high]."""
-    if low is None or high is None:
-        query = select(*COLUMNS).where(samples.c.run_id == run_id, samples.c.role == "app")
-    else:
-        # "run_id + 0" keeps the planner off the run_id index, so it walks the id range only
-        # instead of every sample of the run for each chunk (SQLite and PostgreSQL alike).
-        query = select(*COLUMNS).where(
-            samples.c.id.between(low, high), samples.c.run_id + 0 == run_id,
-            samples.c.role == "app",
-        )  # fmt: skip
-    with store.engine.connect() as conn:
-        return [tuple(r) for r in conn.execute(query.order_by(samples.c.id))]
-
-
-def _case_datasets(store: Store, run_id: int) -> dict[int, tuple[str, ...]]:
-    query = (
-        select(dataset_cases.c.case_id, datasets.c.name)
-        .join(datasets, datasets.c.id == dataset_cases.c.dataset_id)
-        .join(run_datasets, run_datasets.c.dataset_id == datasets.c.id)
-        .where(run_datasets.c.run_id == run_id)
-    )
-    found: dict[int, set[str]] = defaultdict(set)
-    with store.engine.connect() as conn:
-        for case_id, name in conn.execute(query):
-            found[int(case_id)].add(str(name))
-    return {cid: tuple(sorted(names)) for cid, names in found.items()}
+        return sample_id_span(self.store, self.run.id)
 
 
 def load_run(store: Store, run: RunInfo) -> RunData:
     """The run's variants and the cases its app samples answer (samples load on first use)."""
     variants = store.variants_by_id(store.run_variant_ids(run.id))
-    query = (
-        select(samples.c.case_id)
-        .where(samples.c.run_id == run.id, samples.c.role == "app")
-        .distinct()
-    )
-    with store.engine.connect() as conn:
-        case_ids = {int(cid) for (cid,) in conn.execute(query)}
+    case_ids = app_case_ids(store, run.id)
     cases = {cid: case_from_mapping(c) for cid, c in store.case_content(case_ids).items()}
-    return RunData(store, run, variants, cases, _case_datasets(store, run.id))
+    return RunData(store, run, variants, cases, case_datasets(store, run.id))

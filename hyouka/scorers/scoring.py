@@ -21,9 +21,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert, select
-from sqlalchemy.exc import IntegrityError
-
 from hyouka.config import Project
 from hyouka.providers.http import HttpTransport
 from hyouka.providers.pool import ProviderPool
@@ -31,15 +28,13 @@ from hyouka.scorers.base import Check
 from hyouka.scorers.engine import CheckSet, compile_checks, run_check
 from hyouka.scorers.judge_report import JudgeSummary, judge_report
 from hyouka.scorers.judge_runner import JudgeRunner, JudgeRunStats
-from hyouka.scorers.run_samples import RunData, load_run, make_view, sample_rows
-from hyouka.store.schema import samples, scores, utcnow
+from hyouka.scorers.queries import sample_rows, scored_sample_ids
+from hyouka.scorers.run_samples import RunData, load_run, make_view
+from hyouka.store.score_batches import CheckColumns, ScoreBatchWriter
 from hyouka.store.store import RunInfo, Store
 
 CHUNK = 4096  # sample ids per read/check/write chunk
 PARALLEL_MIN = 20_000  # check evaluations below which worker processes cost more than they save
-_COLUMNS = ("sample_id", "check_name", "check_version", "params_hash", "params", "metric",
-            "repeat", "value", "passed", "status", "reason", "weight", "judge_sample_id",
-            "created_at")  # fmt: skip
 
 
 @dataclass
@@ -107,20 +102,8 @@ def _case_checks(
 def _scored(store: Store, run_id: int, check: Check) -> set[int]:
     """Ids of the run's samples that already have this check's row (repeat 0)."""
     spec = check.spec
-    query = (
-        select(scores.c.sample_id)
-        .join(samples, samples.c.id == scores.c.sample_id)
-        .where(
-            samples.c.run_id == run_id,
-            scores.c.check_name == spec.full_name,
-            scores.c.check_version == check.meta.version,
-            scores.c.params_hash == check.params_hash,
-            scores.c.metric == spec.metric_name,
-            scores.c.repeat == 0,
-        )
-    )
-    with store.engine.connect() as conn:
-        return {int(sid) for (sid,) in conn.execute(query)}
+    return scored_sample_ids(store, run_id, spec.full_name, check.meta.version,
+                             check.params_hash, spec.metric_name)  # fmt: skip
 
 
 # -- computing (in worker processes when large) ------------------------------------------------
@@ -132,7 +115,7 @@ class _Job:
     checks: list[Check]
     per_case: dict[int, tuple[int, ...]]  # case id -> indices of the checks that apply
     done: list[set[int]]  # per check: ids of samples that already have its row
-    writer: _RowWriter
+    writer: ScoreBatchWriter
     # Worker processes take turns to write to SQLite: its own busy handler would make the
     # loser sleep for up to 100 ms per try (measured: two writers were slower than one).
     lock: Any = None
@@ -202,61 +185,16 @@ def _outcomes(
 # -- writing ---------------------------------------------------------------------------------
 
 
-class _RowWriter:
-    """Score rows straight to the driver; what is the same for a check is prepared once."""
-
-    def __init__(self, store: Store, checks: list[Check]) -> None:
-        self.store = store
-        self.checks = checks
-        dialect = store.engine.dialect
-        # SQLite: executemany on the driver (measured ~3x faster than Core for these rows);
-        # other databases: Core's executemany (psycopg batches it well).
-        self.raw = dialect.name == "sqlite"
-        json_bind = scores.c.params.type.dialect_impl(dialect).bind_processor(dialect)
-        time_bind = scores.c.created_at.type.dialect_impl(dialect).bind_processor(dialect)
-        now = utcnow()
-        self.created = time_bind(now) if time_bind else now
-        self.fixed = []
-        for check in checks:
-            params = json_bind(check.params) if json_bind else check.params
-            spec = check.spec
-            self.fixed.append((spec.full_name, check.meta.version, check.params_hash, params,
-                               spec.metric_name, 0))  # fmt: skip
-        self.weights = [c.spec.weight for c in checks]
-        marks = ", ".join("?" for _ in _COLUMNS)
-        self.sql = f"INSERT INTO scores ({', '.join(_COLUMNS)}) VALUES ({marks})"
-
-    def rows(self, results: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-        fixed, weights, created = self.fixed, self.weights, self.created
-        return [(sid, *fixed[ci], value, passed, status, reason, weights[ci], None, created)
-                for sid, ci, value, passed, status, reason in results]  # fmt: skip
-
-    def dicts(self, results: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
-        out = []
-        for sid, ci, value, passed, status, reason in results:
-            check = self.checks[ci]
-            out.append({
-                "sample_id": sid, "check_name": check.spec.full_name,
-                "check_version": check.meta.version, "params_hash": check.params_hash,
-                "params": check.params, "metric": check.spec.metric_name, "repeat": 0,
-                "value": value, "passed": passed, "status": status, "reason": reason,
-                "weight": check.spec.weight,
-            })  # fmt: skip
-        return out
-
-    def write(self, results: list[tuple[Any, ...]]) -> int:
-        if not results:
-            return 0
-        try:
-            with self.store.engine.begin() as conn:
-                if self.raw:
-                    conn.exec_driver_sql(self.sql, self.rows(results))
-                else:
-                    conn.execute(insert(scores), self.dicts(results))
-            return len(results)
-        except IntegrityError:
-            # Another scorer wrote some of these meanwhile: insert one by one, skipping those.
-            return self.store.write_scores(self.dicts(results))
+def _writer(store: Store, checks: list[Check]) -> ScoreBatchWriter:
+    """The store's batched writer for these checks' rows."""
+    return ScoreBatchWriter(
+        store,
+        [
+            CheckColumns(c.spec.full_name, c.meta.version, c.params_hash, c.params,
+                         c.spec.metric_name, c.spec.weight)
+            for c in checks
+        ],
+    )  # fmt: skip
 
 
 # -- the passes ------------------------------------------------------------------------------
@@ -276,7 +214,7 @@ def score_deterministic(
         return
     n, low, high = data.id_span()
     done = [_scored(store, data.run.id, c) for c in checks]
-    job = _Job(data, checks, per_case, done, _RowWriter(store, checks))
+    job = _Job(data, checks, per_case, done, _writer(store, checks))
     bounds = [(start, min(high, start + CHUNK - 1)) for start in range(low, high + 1, CHUNK)]
     wanted = workers or os.cpu_count() or 1
     report.workers = wanted if n * len(checks) >= PARALLEL_MIN and len(bounds) > 1 else 1
