@@ -20,6 +20,7 @@ from sqlalchemy import and_, case, or_, select
 
 from hyouka.errors import NotFoundError
 from hyouka.stats._common import FloatArray, IntArray
+from hyouka.store.judgments import is_current
 from hyouka.store.schema import (
     annotators,
     campaigns,
@@ -415,7 +416,6 @@ def load_judgments(
     from the whole run (the many judge labels PPI++ combines with the few human ones).
     """
     sa, sb = samples.alias("sa"), samples.alias("sb")
-    superseded = select(judgments.c.supersedes_id).where(judgments.c.supersedes_id.is_not(None))
     query = (
         select(
             judgments, sa.c.variant_id.label("variant_a"), sb.c.variant_id.label("variant_b"),
@@ -428,7 +428,7 @@ def load_judgments(
         .outerjoin(annotators, annotators.c.id == judgments.c.annotator_id)
         .where(judgments.c.project == project, sa.c.run_id == run_id)
         .where(judgments.c.source.in_(("human", "judge")))
-        .where(judgments.c.id.not_in(superseded))
+        .where(is_current())
         .order_by(judgments.c.created_at, judgments.c.id)
     )  # fmt: skip
     if campaign_id is not None:

@@ -132,7 +132,7 @@ class Campaigns:
     def outcomes(self, campaign: humans.Campaign) -> builtins.list[humans.VariantOutcome]:
         return humans.variant_outcomes(self.scope.store, campaign)
 
-    def complaints(self, campaign: humans.Campaign) -> builtins.list[humans.Complaint]:
+    def complaints(self, campaign: humans.Campaign) -> builtins.list[humans.JudgmentRemark]:
         return humans.latest_complaints(self.scope.store, campaign)
 
     def tags(self, campaign: humans.Campaign) -> builtins.list[tuple[str, str, int]]:

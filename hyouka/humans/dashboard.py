@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, case, cast, func, or_, select
+from sqlalchemy import String, case, cast, func, or_, select
 from sqlalchemy.orm import aliased
 
 from hyouka.humans.campaigns import Campaign
 from hyouka.humans.items import as_text
 from hyouka.humans.people import annotator_from_row
+from hyouka.store.judgments import is_current
 from hyouka.store.schema import (
     annotators,
     assignments,
@@ -28,12 +29,6 @@ from hyouka.store.schema import (
 )
 from hyouka.store.store import Store
 from hyouka.store.tx import as_utc, reading
-
-
-def is_current() -> ColumnElement[bool]:
-    """Judgments no later row supersedes."""
-    later = aliased(judgments)
-    return ~select(later.c.id).where(later.c.supersedes_id == judgments.c.id).exists()
 
 
 @dataclass(frozen=True)
@@ -245,7 +240,14 @@ def _tally(tallies: dict[str, Counter[str]], row: Any) -> None:
 
 
 @dataclass(frozen=True)
-class Complaint:
+class JudgmentRemark:
+    """One current judgment of a campaign that has words (a comment, a tag or a marked
+    phrase), as the dashboard lists it: both outputs' variants side by side.
+
+    The loop turns the same current judgments (:func:`hyouka.store.judgments.is_current`) into
+    one :class:`hyouka.loop.complaints.Complaint` per complained-about *output*; this is the
+    judgment-level view of them, for the people running a campaign."""
+
     id: int
     created_at: datetime | None
     annotator: str
@@ -261,7 +263,7 @@ class Complaint:
     input_text: str = ""  # the case's input as people saw it (for the dashboard, shortened)
 
 
-def latest_complaints(store: Store, campaign: Campaign, limit: int = 50) -> list[Complaint]:
+def latest_complaints(store: Store, campaign: Campaign, limit: int = 50) -> list[JudgmentRemark]:
     """The newest current judgments with a comment, a tag or a marked phrase."""
     base = _judgment_variants_query(campaign.id).subquery()
     # JSON compares portably as text: '[]' is an empty tag list on both databases.
@@ -291,10 +293,10 @@ def _tags(row: Any) -> tuple[tuple[str, str | None], ...]:
     return tuple((str(t.get("tag")), names.get(str(t.get("side")))) for t in row.tags or ())
 
 
-def _complaint(row: Any) -> Complaint:
+def _complaint(row: Any) -> JudgmentRemark:
     names = {"a": row.variant_a, "b": row.variant_b}
     tags = _tags(row)
-    return Complaint(
+    return JudgmentRemark(
         id=int(row.id),
         created_at=as_utc(row.created_at),
         annotator=str(row.who or ""),

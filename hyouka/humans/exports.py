@@ -26,8 +26,8 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import aliased
 
 from hyouka.humans.campaigns import Campaign
-from hyouka.humans.dashboard import is_current
 from hyouka.humans.items import as_text, load_item
+from hyouka.store.judgments import is_current
 from hyouka.store.schema import (
     annotators,
     campaign_items,

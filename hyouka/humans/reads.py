@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
-from hyouka.humans.dashboard import is_current
+from hyouka.store.judgments import is_current
 from hyouka.store.schema import annotators, campaign_items, cases, judgments, samples, variants
 from hyouka.store.store import Store
 from hyouka.store.tx import as_utc, reading

@@ -29,9 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-
-from hyouka.store.schema import annotators, cases, judgments, samples, variants
+from hyouka.loop import queries
 from hyouka.store.store import Store
 from hyouka.store.tx import utc
 
@@ -266,18 +264,6 @@ def group_complaints(complaints: Iterable[Complaint]) -> list[ComplaintGroup]:
 # ----------------------------------------------------------------------------- reading
 
 
-def _query(project: str) -> Any:
-    superseded = select(judgments.c.supersedes_id).where(judgments.c.supersedes_id.is_not(None))
-    return (
-        select(judgments, annotators.c.name.label("who"), annotators.c.group_name)
-        .outerjoin(annotators, annotators.c.id == judgments.c.annotator_id)
-        .where(judgments.c.project == project)
-        .where(judgments.c.source.in_(("human", "production")))
-        .where(judgments.c.id.not_in(superseded))
-        .order_by(judgments.c.created_at, judgments.c.id)
-    )
-
-
 @dataclass(frozen=True)
 class _SampleInfo:
     output: str
@@ -288,33 +274,11 @@ class _SampleInfo:
 
 
 def _samples(store: Store, ids: set[int]) -> dict[int, _SampleInfo]:
-    if not ids:
-        return {}
-    query = (
-        select(
-            samples.c.id,
-            samples.c.output,
-            samples.c.case_id,
-            cases.c.case_key,
-            cases.c.content,
-            variants.c.name,
-            variants.c.version,
-        )
-        .join(cases, cases.c.id == samples.c.case_id)
-        .join(variants, variants.c.id == samples.c.variant_id)
-        .where(samples.c.id.in_(sorted(ids)))
-    )
-    with store.engine.connect() as conn:
-        return {
-            int(r.id): _SampleInfo(
-                str(r.output or ""),
-                int(r.case_id),
-                str(r.case_key),
-                dict(r.content or {}),
-                f"{r.name}@{r.version}",
-            )
-            for r in conn.execute(query)
-        }
+    return {
+        sid: _SampleInfo(str(r.output or ""), int(r.case_id), str(r.case_key),
+                         dict(r.content or {}), f"{r.name}@{r.version}")
+        for sid, r in queries.samples_with_cases(store, ids).items()
+    }  # fmt: skip
 
 
 def _variant_labels(store: Store, ids: set[int]) -> dict[int, str]:
@@ -440,8 +404,7 @@ def _production(row: Any, labels: Mapping[int, str], fb: Feedback) -> None:
 
 def collect_feedback(store: Store, project: str) -> Feedback:
     """Every current complaint and praised output of ``project``, oldest first."""
-    with store.engine.connect() as conn:
-        rows = list(conn.execute(_query(project)))
+    rows = queries.current_feedback_judgments(store, project)
     sample_ids = {int(s) for r in rows for s in (r.sample_a_id, r.sample_b_id) if s is not None}
     info = _samples(store, sample_ids)
     labels = _variant_labels(store, {int(r.variant_id) for r in rows if r.variant_id})

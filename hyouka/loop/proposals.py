@@ -22,10 +22,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
-
 from hyouka.config import Project
 from hyouka.errors import HyoukaError, NotFoundError
+from hyouka.loop import queries
 from hyouka.loop.complaints import (
     Complaint,
     ComplaintGroup,
@@ -36,7 +35,7 @@ from hyouka.loop.complaints import (
     shared_stem,
     similar_texts,
 )
-from hyouka.store.schema import check_proposals, utcnow
+from hyouka.store.schema import utcnow
 from hyouka.store.store import Store
 from hyouka.store.tx import utc
 
@@ -316,15 +315,9 @@ def _proposal(rows: Sequence[Any]) -> Proposal:
 
 def list_proposals(store: Store, project: str, status: str | None = None) -> list[Proposal]:
     """Every proposal's current state, oldest first (``status`` filters on it)."""
-    query = (
-        select(check_proposals)
-        .where(check_proposals.c.project == project)
-        .order_by(check_proposals.c.id)
-    )
     by_root: dict[int, list[Any]] = {}
-    with store.engine.connect() as conn:
-        for row in conn.execute(query):
-            by_root.setdefault(int(row.root_id or row.id), []).append(row)
+    for row in queries.proposal_rows(store, project):
+        by_root.setdefault(int(row.root_id or row.id), []).append(row)
     found = [_proposal(rows) for _, rows in sorted(by_root.items())]
     return [p for p in found if status is None or p.status == status]
 
@@ -346,31 +339,19 @@ def get_proposal(store: Store, project: str, proposal_id: int | str) -> Proposal
 # ----------------------------------------------------------------------------- writing
 
 
-def _insert(conn: Connection, **values: Any) -> int:
-    result = conn.execute(insert(check_proposals).values(created_at=utcnow(), **values))
-    key = result.inserted_primary_key
-    assert key is not None
-    return int(key[0])
-
-
 def _append(
     store: Store, p: Proposal, status: str, by: str | None, note: str | None, **changes: Any
 ) -> Proposal:
     from hyouka.store.tx import write_tx
 
     with write_tx(store) as conn:
-        current = conn.execute(
-            select(check_proposals.c.id)
-            .where((check_proposals.c.root_id == p.id) | (check_proposals.c.id == p.id))
-            .order_by(check_proposals.c.id.desc())
-            .limit(1)
-        ).scalar()
+        current = queries.newest_proposal_row_id(conn, p.id)
         if current != p.row_id:
             raise LoopError(
                 f"complaint-{p.id} changed meanwhile (someone else decided); look again with "
                 f"`hyouka feedback show {p.id}`"
             )
-        _insert(
+        queries.insert_proposal_row(
             conn,
             project=str(changes.get("project")),
             root_id=p.id,
@@ -450,7 +431,7 @@ def propose(
 
         with write_tx(store) as conn:
             created.append(
-                _insert(
+                queries.insert_proposal_row(
                     conn,
                     project=project,
                     status="proposed",

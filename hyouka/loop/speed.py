@@ -18,10 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-
+from hyouka.loop import queries
 from hyouka.loop.proposals import Proposal, list_proposals
-from hyouka.store.schema import cases, runs, samples, scores, variants
 from hyouka.store.store import Store
 from hyouka.store.tx import utc
 
@@ -65,39 +63,9 @@ def tallies(
     metrics: Sequence[str] | None = None,
 ) -> list[CheckTally]:
     """Pass/fail counts per (complaint metric, run, variant), oldest run first."""
-    query = (
-        select(
-            scores.c.sample_id,
-            scores.c.metric,
-            scores.c.repeat,
-            scores.c.passed,
-            scores.c.status,
-            scores.c.reason,
-            samples.c.run_id,
-            samples.c.variant_id,
-            runs.c.uid,
-            runs.c.created_at.label("run_at"),
-            variants.c.name,
-            variants.c.version,
-            variants.c.created_at.label("variant_at"),
-            cases.c.case_key,
-        )
-        .join(samples, samples.c.id == scores.c.sample_id)
-        .join(runs, runs.c.id == samples.c.run_id)
-        .join(variants, variants.c.id == samples.c.variant_id)
-        .join(cases, cases.c.id == samples.c.case_id)
-        .where(runs.c.project == project, samples.c.role == "app")
-        .where(scores.c.metric.like(f"{PREFIX}%"))
-        .order_by(scores.c.id)
-    )
-    if run_ids is not None:
-        query = query.where(samples.c.run_id.in_(list(run_ids)))
-    if metrics is not None:
-        query = query.where(scores.c.metric.in_(list(metrics)))
     newest: dict[tuple[int, str, int], Any] = {}
-    with store.engine.connect() as conn:
-        for row in conn.execute(query):
-            newest[(int(row.sample_id), str(row.metric), int(row.repeat))] = row
+    for row in queries.complaint_score_rows(store, project, PREFIX, run_ids, metrics):
+        newest[(int(row.sample_id), str(row.metric), int(row.repeat))] = row
     return _tally(newest.values())
 
 

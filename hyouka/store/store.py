@@ -1,12 +1,21 @@
 """The Store facade: the runner's reads and writes of runs, datasets, variants, samples and
 scores.
 
-Not all SQL is here: the packages that read the store for their own purposes query the tables
-of :mod:`hyouka.store.schema` themselves through a :class:`Store`'s engine — human evaluation
-(``hyouka/humans/``, writing through :mod:`hyouka.store.tx`), the loop (``hyouka/loop/``), the
-analyses and the report (``hyouka/analysis/data.py``, ``hyouka/report/data.py``), summaries and
-exports (``hyouka/summary.py``, ``hyouka/export.py``), and rescoring's batched score writer
-(``hyouka/scorers/scoring.py``).
+The other packages that read the store for their own purposes query the tables of
+:mod:`hyouka.store.schema` through a :class:`Store`'s engine in one place each, and write
+through :mod:`hyouka.store.tx` (one transaction discipline, retried on SQLite's busy errors):
+
+- scoring: ``hyouka/scorers/queries.py``, with the batched score writer
+  :mod:`hyouka.store.score_batches`;
+- the feedback loop: ``hyouka/loop/queries.py``;
+- the statistics and the report: ``hyouka/analysis/data.py``, ``hyouka/report/data.py``;
+- summaries and exports of a run: ``hyouka/summary.py``, ``hyouka/export.py``;
+- human evaluation (``hyouka/humans/``): each module owns its tables' statements (people and
+  sessions, campaigns and items, the serving path's assignment statements — whose concurrency
+  rules are written in the SQL itself, see ``humans/assign.py`` —, judging, the dashboard,
+  exports).
+
+Which judgments count is one rule for all of them: :func:`hyouka.store.judgments.is_current`.
 """
 
 from __future__ import annotations
