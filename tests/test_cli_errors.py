@@ -480,3 +480,20 @@ def test_demo_headline_says_which_variant_is_best_and_against_what(tmp_path: Pat
             assert "polite" in line and other in line, line
     finally:
         ws.close()
+
+
+def test_a_damaged_store_file_is_a_clear_error_and_stays_untouched(tmp_path: Path) -> None:
+    cfg = {"name": "broken", "providers": {"e": {"type": "echo"}},
+           "variants": {"a": {"provider": "e", "prompt": "{{ q }}"}}}  # fmt: skip
+    root = write_project(tmp_path, cfg, [{"id": "c0", "vars": {"q": "x"}}])
+    db = root / ".hyouka" / "hyouka.db"
+    db.parent.mkdir(parents=True, exist_ok=True)
+    junk = bytes(range(256)) * 20  # not an SQLite header
+    db.write_bytes(junk)
+    for args in (("runs",), ("run",), ("show",)):
+        proc = hyouka(*args, "-p", str(root))
+        assert proc.returncode == 2, proc.stderr
+        assert "Traceback" not in proc.stderr
+        assert f"{db} is not a readable sqlite database" in flat(proc.stderr)
+        assert "restore it from a backup" in flat(proc.stderr)
+    assert db.read_bytes() == junk

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError, OperationalError
 
 from hyouka.errors import MissingDependencyError, StoreError
 
@@ -160,6 +160,13 @@ def current_revision(engine: Engine) -> str | None:
             versions = sorted(str(v) for v in found)
     except OperationalError as exc:
         raise StoreError(f"cannot open the database {engine.url!r}: {exc.orig}") from None
+    except DatabaseError as exc:  # e.g. SQLite's "file is not a database"
+        where = engine.url.database if engine.dialect.name == "sqlite" else repr(engine.url)
+        raise StoreError(
+            f"{where} is not a readable {engine.dialect.name} database ({exc.orig}): the file "
+            "is damaged or is not hyouka's store. Nothing was changed; restore it from a "
+            "backup, or move it away and hyouka starts a new, empty store there"
+        ) from None
     if len(versions) > 1:
         raise StoreError(f"the store is stamped with several revisions: {', '.join(versions)}")
     return versions[0] if versions else None
