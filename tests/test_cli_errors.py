@@ -174,7 +174,15 @@ def test_a_missing_api_key_stops_the_run_before_it_is_stored(tmp_path: Path) -> 
         capture_output=True, text=True, timeout=120, env=env,
     )  # fmt: skip
     assert proc.returncode == 2
-    assert "HYOUKA_TEST_NO_SUCH_KEY (api_key_env of provider 'srv') is not set" in proc.stderr
+    # where: the api_key_env line of hyouka.yaml; what: the variable, the provider, who uses it
+    yaml_lines = (root / "hyouka.yaml").read_text("utf-8").splitlines()
+    line = next(i for i, t in enumerate(yaml_lines, 1) if "HYOUKA_TEST_NO_SUCH_KEY" in t)
+    assert f"hyouka.yaml:{line}:" in proc.stderr and "providers.srv.api_key_env" in proc.stderr
+    assert (
+        "the environment variable HYOUKA_TEST_NO_SUCH_KEY is not set: provider 'srv' (used by "
+        "variant 'v')" in flat(proc.stderr)
+    )
+    assert "Traceback" not in proc.stderr
     assert _runs(root) == []  # no ghost run left "running"
     show = hyouka("show", "-p", str(root))
     assert show.returncode == 2 and "the project has no runs yet" in show.stderr
@@ -480,6 +488,33 @@ def test_demo_headline_says_which_variant_is_best_and_against_what(tmp_path: Pat
             assert "polite" in line and other in line, line
     finally:
         ws.close()
+
+
+def test_judge_params_and_judge_keys_are_checked_before_the_run(tmp_path: Path) -> None:
+    cfg = {
+        "name": "judged", "samples": 1,
+        "providers": {"e": {"type": "echo"},
+                      "j": {"type": "openai", "model": "m", "base_url": "http://127.0.0.1:9/v1",
+                            "api_key_env": "HYOUKA_TEST_NO_JUDGE_KEY"}},
+        "variants": {"a": {"provider": "e", "prompt": "{{ q }}"}},
+        "checks": [{"type": "judge-rubric", "judge": "j", "rubric": "ok?",
+                    "params": {"temprature": 0.2}}],
+    }  # fmt: skip
+    root = write_project(tmp_path, cfg, [{"id": "c0", "vars": {"q": "x"}}])
+    env = {k: v for k, v in os.environ.items() if k != "HYOUKA_TEST_NO_JUDGE_KEY"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "hyouka", "run", "-p", str(root)],
+        capture_output=True, text=True, timeout=120, env={**env, "COLUMNS": "200"},
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    err = flat(proc.stderr)
+    assert "2 problems in the configuration; nothing was run" in err
+    assert "checks.0.params.temprature: param 'temprature' is not taken by the openai" in err
+    assert "did you mean 'temperature'?" in err and "(judge provider 'j')" in err
+    assert (
+        "HYOUKA_TEST_NO_JUDGE_KEY is not set: provider 'j' (used by the judge of checks[0])" in err
+    )
+    assert _runs(root) == []
 
 
 def test_a_damaged_store_file_is_a_clear_error_and_stays_untouched(tmp_path: Path) -> None:

@@ -11,7 +11,10 @@ Two kinds, checked for every prompt variant of the run:
   stored as errors with the cause.
 - **params** a provider does not take (``temprature``): the check its type registered
   (``register(type_name, factory, check_params)``, see hyouka/hookspecs.py) is asked about
-  each param on its own, so every unknown param gets its own line.
+  each param on its own, so every unknown param gets its own line. A judge check's
+  ``params`` are checked against its judge's provider the same way.
+- **API keys**: a provider the run's variants or judges use whose ``api_key_env`` names an
+  environment variable that is not set (pointing at that ``api_key_env`` line).
 
 Every problem found is reported at once (:class:`hyouka.errors.ConfigProblems`); the CLI exits
 with code 2 and no run is stored.
@@ -20,6 +23,7 @@ with code 2 and no run is stored.
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -65,6 +69,8 @@ def check_before_run(
     problems: list[ConfigError] = []
     warnings: list[str] = []
     checks = provider_param_checks()
+    problems.extend(key_problems(project, variants))
+    problems.extend(judge_param_problems(project, checks))
     for variant in variants:
         problems.extend(param_problems(project, variant, checks))
         for dataset in datasets:
@@ -103,6 +109,68 @@ def param_problems(
                     ".".join(loc),
                 )
             )
+    return out
+
+
+def _global_judges(project: Project) -> list[tuple[int, str, Mapping[str, Any]]]:
+    """(index in ``checks:``, judge provider name, params) of the project's judge checks."""
+    out = []
+    for i, check in enumerate(project.config.checks):
+        raw = check.model_dump(exclude_none=True)
+        judge = raw.get("judge")
+        if isinstance(judge, str) and judge in project.config.providers:
+            params = raw.get("params")
+            out.append((i, judge, params if isinstance(params, Mapping) else {}))
+    return out
+
+
+def judge_param_problems(project: Project, checks: Mapping[str, ParamCheck]) -> list[ConfigError]:
+    """Params of judge checks (``checks[i].params``) their judge's provider does not take."""
+    out = []
+    for i, judge, params in _global_judges(project):
+        check = checks.get(project.config.providers[judge].type)
+        if check is None:
+            continue
+        for key, value in params.items():
+            try:
+                check({key: value})
+            except ConfigError as exc:
+                loc = ("checks", i, "params", key)
+                message = _with_guess(exc.detail, key, value, check)
+                out.append(
+                    ConfigError(
+                        f"{message} (judge provider '{judge}')",
+                        _key_location(project, loc),
+                        ".".join(map(str, loc)),
+                    )
+                )
+    return out
+
+
+def key_problems(project: Project, variants: Sequence[VariantSpec]) -> list[ConfigError]:
+    """Providers of the run whose ``api_key_env`` variable is not set, with who uses them."""
+    users: dict[str, list[str]] = {}
+    for v in variants:
+        if v.provider:
+            users.setdefault(v.provider, []).append(f"variant '{v.name}'")
+    for i, judge, _ in _global_judges(project):
+        users.setdefault(judge, []).append(f"the judge of checks[{i}]")
+    out = []
+    for name, used_by in users.items():
+        provider = project.config.providers.get(name)
+        env = provider.api_key_env if provider is not None else None
+        if not env or os.environ.get(env):
+            continue
+        loc = ("providers", name, "api_key_env")
+        out.append(
+            ConfigError(
+                f"the environment variable {env} is not set: provider '{name}' (used by "
+                f"{', '.join(used_by)}) reads its API key from it; set it (export {env}=...) "
+                "or point api_key_env at the variable that holds the key",
+                project.locate(*loc),
+                ".".join(loc),
+            )
+        )
     return out
 
 
