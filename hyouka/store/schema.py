@@ -348,3 +348,6 @@ check_proposals = Table(
     _created(),
     Index("ix_check_proposals_project_root", "project", "root_id"),
 )
+
+# 0006: imported files (hyouka/store/schema_import.py)
+from hyouka.store.schema_import import imports  # noqa: E402, F401
