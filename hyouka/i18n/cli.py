@@ -218,6 +218,24 @@ EN: dict[str, str] = {
         "{b} vs {a}: not distinguishable from noise on `{metric}`{lower}: {diff} ({level}% CI "
         "{low} to {high})"
     ),
+    # -- hyouka import
+    "import.done": (
+        "imported {path} ({format}) as run {run}: {samples} samples of {variants}, {scores} "
+        "scores, {takes} judge takes"
+    ),
+    "import.errors": "{n} sample(s) failed in the tool that made them (stored with status error)",
+    "import.cases_matched": "cases matched by id in dataset(s): {names}",
+    "import.cases_inline": "cases from inline inputs: dataset '{name}' (a new version)",
+    "import.skipped": "{n} bad row(s) left out (--skip-bad-rows):",
+    "import.already": (
+        "{path} was already imported ({format}, sha256 {hash}) as run {run} on {when}: "
+        "nothing to do"
+    ),
+    "import.bad": "{path}: {n} bad row(s) ({good} good); nothing was imported:",
+    "import.bad_more": "… and {n} more",
+    "import.bad_advice": "Fix the rows, or pass --skip-bad-rows to import the good ones only.",
+    "import.bad_none": "No row is good: nothing to import.",
+    "import.next": "next: hyouka show {run} · hyouka score {run} · hyouka compare A B --run {run}",
 }
 
 JA: dict[str, str] = {
@@ -417,6 +435,23 @@ JA: dict[str, str] = {
         "{b} と {a} は `{metric}`{lower} ではノイズと区別できない: {diff} ({level}%CI "
         "{low}〜{high})"
     ),
+    # -- hyouka import
+    "import.done": (
+        "{path}（{format}）を実行 {run} として取り込みました: {variants} のサンプル {samples} 件、"
+        "スコア {scores} 件、審査員の判定 {takes} 件"
+    ),
+    "import.errors": "{n} 件のサンプルは元のツールで失敗していました（status error で保存）",
+    "import.cases_matched": "ケースは id でデータセットと照合: {names}",
+    "import.cases_inline": "インライン入力からケースを作成: データセット '{name}'（新しい版）",
+    "import.skipped": "不正な {n} 行を除外しました（--skip-bad-rows）:",
+    "import.already": (
+        "{path} は取り込み済みです（{format}、sha256 {hash}、実行 {run}、{when}）: 何もしません"
+    ),
+    "import.bad": "{path}: 不正な行が {n} 行（正しい行 {good}）。何も取り込んでいません:",
+    "import.bad_more": "… ほか {n} 件",
+    "import.bad_advice": "行を直すか、--skip-bad-rows で正しい行だけを取り込んでください。",
+    "import.bad_none": "正しい行がありません。取り込むものはありません。",
+    "import.next": "次に: hyouka show {run} · hyouka score {run} · hyouka compare A B --run {run}",
 }
 
 CATALOGS: dict[Lang, dict[str, str]] = {"en": EN, "ja": JA}

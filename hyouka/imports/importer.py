@@ -111,6 +111,7 @@ class ImportProblems(HyoukaError):
     def __init__(self, path: str, problems: list[ImportProblem], count: int, good: int) -> None:
         self.problems = problems
         self.count = count
+        self.good = good
         shown = "\n".join(f"  {p}" for p in problems[:MAX_SHOWN])
         more = count - min(count, MAX_SHOWN)
         tail = f"\n  … and {more} more" if more > 0 else ""

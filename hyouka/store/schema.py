@@ -34,7 +34,7 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
-metadata = MetaData(naming_convention=NAMING)
+metadata: MetaData = MetaData(naming_convention=NAMING)
 
 
 def utcnow() -> datetime:
