@@ -22,8 +22,8 @@ archive one sample at a time, so memory stays flat in the file's size.
 from __future__ import annotations
 
 import csv
-import io
 import json
+import struct
 import zipfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -409,21 +409,58 @@ def read_inspect(path: Path) -> Iterator[Record]:
         yield where, row, error
 
 
+_ZSTD = 93  # the zip compression method Inspect writes its .eval logs with (zipfile-zstd)
+
+
+def _member(archive: zipfile.ZipFile, fh: Any, info: zipfile.ZipInfo) -> bytes:
+    """A member's bytes; zstd members (which Python's zipfile cannot read before 3.14) are
+    read raw from the local header on and decompressed with ``zstandard``."""
+    if info.compress_type != _ZSTD:
+        return archive.read(info)
+    try:
+        import zstandard
+    except ImportError:
+        from hyouka.errors import MissingDependencyError
+
+        raise MissingDependencyError(
+            "zstandard", "inspect", "reading Inspect AI .eval logs"
+        ) from None
+    fh.seek(info.header_offset)
+    local = fh.read(30)
+    if len(local) != 30 or local[:4] != b"PK\x03\x04":
+        raise FormatError(f"{info.filename}: a broken zip entry")
+    name_len, extra_len = struct.unpack("<HH", local[26:30])
+    fh.seek(info.header_offset + 30 + name_len + extra_len)
+    data = fh.read(info.compress_size)
+    try:
+        out: bytes = zstandard.ZstdDecompressor().decompressobj().decompress(data)
+    except zstandard.ZstdError as exc:
+        raise FormatError(f"{info.filename}: cannot be decompressed ({exc})") from None
+    return out
+
+
 def _read_inspect_zip(path: Path) -> Iterator[Record]:
-    with zipfile.ZipFile(path) as archive:
-        names = archive.namelist()
-        header_name = "header.json" if "header.json" in names else "_journal/start.json"
-        if header_name not in names:
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise FormatError(f"not a readable .eval archive ({exc})") from None
+    with archive, path.open("rb") as fh:
+        infos = {i.filename: i for i in archive.infolist()}
+        header_name = "header.json" if "header.json" in infos else "_journal/start.json"
+        if header_name not in infos:
             raise FormatError("not an Inspect AI .eval log: no header.json")
-        header = json.loads(archive.read(header_name))
-        model = _inspect_model(header.get("eval"))
-        entries = sorted(n for n in names if n.startswith("samples/") and n.endswith(".json"))
+        try:
+            header = json.loads(_member(archive, fh, infos[header_name]))
+        except (json.JSONDecodeError, UnicodeDecodeError, NotImplementedError) as exc:
+            raise FormatError(f"{header_name} cannot be read ({exc})") from None
+        model = _inspect_model(header.get("eval") if isinstance(header, Mapping) else None)
+        entries = sorted(n for n in infos if n.startswith("samples/") and n.endswith(".json"))
         if not entries:
             raise FormatError("the Inspect log holds no samples")
         for name in entries:
             try:
-                sample = json.load(io.TextIOWrapper(archive.open(name), encoding="utf-8"))
-            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                sample = json.loads(_member(archive, fh, infos[name]))
+            except (json.JSONDecodeError, UnicodeDecodeError, NotImplementedError) as exc:
                 yield name, FieldProblem("", f"not valid JSON ({exc})"), None
                 continue
             if not isinstance(sample, Mapping):

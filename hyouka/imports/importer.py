@@ -611,7 +611,7 @@ _SCORE_SQL = (
 def _score(sample_id: int, check: str, metric: str, repeat: int, value: float | None,
            passed: bool | None, judge_sample_id: int | None) -> dict[str, Any]:  # fmt: skip
     missing = value is None and passed is None
-    reason = None
+    reason: str | None = "imported"
     if missing:
         reason = (
             "the imported verdict has no value" if judge_sample_id else "imported without a value"
