@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from click.testing import CliRunner
@@ -274,7 +274,7 @@ def test_imported_outputs_join_a_hyouka_run_and_are_scored_compared_and_campaign
 class _Recorder:
     """A plugin judge provider that records its requests and answers a grade."""
 
-    requests: list[Any] = []
+    requests: ClassVar[list[Any]] = []
 
     @staticmethod
     def make(name: str, config: Any, env: Any) -> Any:
