@@ -389,7 +389,9 @@ def _inspect_model(spec: Any) -> str:
 
 
 def read_inspect(path: Path) -> Iterator[Record]:
-    if zipfile.is_zipfile(path):
+    with path.open("rb") as fh:
+        magic = fh.read(2)
+    if magic == b"PK" or path.suffix.lower() == ".eval":
         yield from _read_inspect_zip(path)
         return
     data = _load_json(path)
