@@ -140,6 +140,6 @@ def test_broken_tool_files_are_clear_errors(tmp_path: Path) -> None:
         ws.imports.file(other)
     as_pf = tmp_path / "inspect.json"
     shutil.copy(FIXTURES / "inspect_capitals.json", as_pf)
-    with pytest.raises(HyoukaError, match="not a promptfoo result file: no 'results.results'"):
+    with pytest.raises(HyoukaError, match=r"not a promptfoo result file: no 'results\.results'"):
         ws.imports.file(as_pf, format="promptfoo")
     ws.close()
