@@ -69,26 +69,39 @@ def detect_format(path: Path) -> str:
 
 
 def read_jsonl(path: Path) -> Iterator[Record]:
+    for lines in jsonl_lines(path):
+        yield from jsonl_records(lines)
+
+
+def jsonl_lines(path: Path, size: int = 2000) -> Iterator[list[tuple[int, bytes]]]:
+    """The file's non-blank lines with their numbers, ``size`` at a time (raw bytes)."""
+    chunk: list[tuple[int, bytes]] = []
     with path.open("rb") as fh:
         for number, raw in enumerate(fh, start=1):
-            if not raw.strip():
-                continue
-            try:
-                text = raw.decode("utf-8-sig" if number == 1 else "utf-8")
-            except UnicodeDecodeError as exc:
-                yield number, FieldProblem("", f"not UTF-8 text ({exc.reason} at byte "
-                                           f"{exc.start} of the line)"), None  # fmt: skip
-                continue
-            try:
-                yield number, json.loads(text), None
-            except json.JSONDecodeError as exc:
-                yield (
-                    number,
-                    FieldProblem("", f"invalid JSON at column {exc.colno}: {exc.msg}"),
-                    None,
-                )
-            except (RecursionError, ValueError):
-                yield number, FieldProblem("", "too deeply nested, or a number too long"), None
+            if raw.strip():
+                chunk.append((number, raw))
+                if len(chunk) >= size:
+                    yield chunk
+                    chunk = []
+    if chunk:
+        yield chunk
+
+
+def jsonl_records(lines: list[tuple[int, bytes]]) -> Iterator[Record]:
+    for number, raw in lines:
+        try:
+            text = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError as exc:
+            yield number, FieldProblem("", f"not UTF-8 text ({exc.reason} at byte "
+                                       f"{exc.start} of the line)"), None  # fmt: skip
+            continue
+        try:
+            yield number, json.loads(text), None
+        except json.JSONDecodeError as exc:
+            problem = FieldProblem("", f"invalid JSON at column {exc.colno}: {exc.msg}")
+            yield number, problem, None
+        except (RecursionError, ValueError):
+            yield number, FieldProblem("", "too deeply nested, or a number too long"), None
 
 
 _CSV_JSON = {"vars", "scores", "judge_takes", "expected"}

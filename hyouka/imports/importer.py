@@ -38,7 +38,12 @@ from hyouka.config import Project
 from hyouka.datasets import Case, _RowError, case_from_mapping, load_dataset
 from hyouka.errors import DatasetError, HyoukaError, Location
 from hyouka.hashing import content_hash
-from hyouka.imports.formats import FORMATS, READERS, FormatError, detect_format
+from hyouka.imports.formats import (
+    FORMATS,
+    READERS,
+    FormatError,
+    detect_format,
+)
 from hyouka.imports.rows import FieldProblem, ImportRow, parse_row
 from hyouka.store import schema as t
 from hyouka.store.schema_import import imports
@@ -405,24 +410,20 @@ class _Import:
     # -- rows
 
     def records(self) -> Iterator[tuple[str | int, ImportRow]]:
-        reader = READERS[self.fmt]
         assert self.result is not None
         try:
-            for where, raw, error in reader(self.path):
+            for where, row in self._parsed():
                 self.result.rows += 1
-                if isinstance(raw, FieldProblem):
-                    self.problem(where, raw.field, raw.message)
+                if isinstance(row, FieldProblem):
+                    self.problem(where, row.field, row.message)
                     continue
-                try:
-                    row = parse_row(raw, self.options.variant)
-                except FieldProblem as exc:
-                    self.problem(where, exc.field, exc.message)
-                    continue
-                if error is not None:
-                    row.error = error
                 yield where, row
         except FormatError as exc:
             raise HyoukaError(f"{self.path}: {exc}") from None
+
+    def _parsed(self) -> Iterator[tuple[str | int, ImportRow | FieldProblem]]:
+        for where, raw, error in READERS[self.fmt](self.path):
+            yield where, _parse_one(raw, error, self.options.variant)
 
     def chunks(self) -> Iterator[list[tuple[str | int, ImportRow]]]:
         chunk: list[tuple[str | int, ImportRow]] = []
@@ -518,21 +519,26 @@ class _Import:
         rows = [self._sample_row(row, case_id, vid) for _, row, case_id, vid in good]
         try:
             with conn.begin_nested():
-                ids = _insert_returning(conn, rows)
+                ids = self._insert_samples(conn, rows)
         except IntegrityError:
             ids = self._one_by_one(conn, good, rows)
-        score_rows: list[dict[str, Any]] = []
+        score_rows: list[tuple[Any, ...]] = []
+        add = score_rows.append
         takes: list[tuple[int, int, ImportRow]] = []
         for (_, row, case_id, _vid), sid in zip(good, ids, strict=True):
             if not sid:
                 continue
             self.result.samples += 1
-            self.max_sample = max(self.max_sample, row.sample)
+            if row.sample > self.max_sample:
+                self.max_sample = row.sample
             if row.error is not None:
                 self.result.errors += 1
                 continue
             for metric, value, passed in row.scores:
-                score_rows.append(_score(sid, IMPORT_CHECK, metric, 0, value, passed, None))
+                if value is None and passed is None:
+                    add(_score(sid, IMPORT_CHECK, metric, 0, None, None, None))
+                else:
+                    add((sid, IMPORT_CHECK, metric, 0, value, passed, "ok", "imported", None))
             if row.takes:
                 takes.append((sid, case_id, row))
         if takes:
@@ -541,13 +547,34 @@ class _Import:
             self._insert_scores(conn, score_rows)
             self.result.scores += len(score_rows)
 
+    def created_at(self, conn: Connection) -> Any:
+        """Now, as SQLAlchemy binds a DateTime on this database (for the driver-level SQL)."""
+        dialect = conn.dialect
+        bind = t.samples.c.created_at.type.dialect_impl(dialect).bind_processor(dialect)
+        now = t.utcnow()
+        return bind(now) if bind else now
+
+    def _insert_samples(self, conn: Connection, rows: list[tuple[Any, ...]]) -> list[int]:
+        """Insert sample rows; their ids in order. SQLite: one executemany on the driver (its
+        INSERT … RETURNING goes a row at a time), the ids read as the range it added: inside
+        this write transaction nothing else inserts, and rowids go up by one (checked)."""
+        if not self.sqlite or not rows:
+            return _insert_returning(conn, rows)
+        before = conn.exec_driver_sql("SELECT max(id) FROM samples").scalar() or 0
+        now = self.created_at(conn)
+        conn.exec_driver_sql(_SAMPLE_SQL, [(*r, now) for r in rows])
+        after = conn.exec_driver_sql("SELECT max(id) FROM samples").scalar() or 0
+        if after - before != len(rows):  # pragma: no cover - SQLite assigns max(rowid) + 1
+            raise AssertionError("sample ids are not one contiguous range")
+        return list(range(int(before) + 1, int(after) + 1))
+
     def _one_by_one(self, conn: Connection, good: list[tuple[str | int, ImportRow, int, int]],
-                    rows: list[dict[str, Any]]) -> list[int]:  # fmt: skip
+                    rows: list[tuple[Any, ...]]) -> list[int]:  # fmt: skip
         ids: list[int] = []
         for (where, row, _, _), values in zip(good, rows, strict=True):
             try:
                 with conn.begin_nested():
-                    ids.extend(_insert_returning(conn, [values]))
+                    ids.extend(self._insert_samples(conn, [values]))
             except IntegrityError:
                 ids.append(0)
                 self.problem(where, "sample", f"variant '{row.variant}', case "
@@ -555,52 +582,52 @@ class _Import:
                              "(in this file, or already in the run)")  # fmt: skip
         return ids
 
-    def _sample_row(self, row: ImportRow, case_id: int, vid: int) -> dict[str, Any]:
-        failed = row.error is not None
-        return {
-            "run_id": self.run_id, "variant_id": vid, "case_id": case_id,
-            "sample_index": row.sample, "target": "", "role": "app", "seed": None,
-            "status": "error" if failed else "ok",
-            "output": (row.output or None) if failed else row.output,
-            "error": row.error, "latency_ms": row.latency_ms, "input_tokens": row.input_tokens,
-            "output_tokens": row.output_tokens, "cost": row.cost, "contexts": None,
-            "cache_key": self.cache_key, "cached": False, "attempts": 0,
-        }  # fmt: skip
+    def _sample_row(self, row: ImportRow, case_id: int, vid: int) -> tuple[Any, ...]:
+        """A sample row in :data:`_SAMPLE_COLS` order."""
+        if row.error is None:
+            status, output = "ok", row.output
+        else:
+            status, output = "error", row.output or None
+        return (self.run_id, vid, case_id, row.sample, "", "app", None, status, output,
+                row.error, row.latency_ms, row.input_tokens, row.output_tokens, row.cost,
+                self.cache_key, False, 0)  # fmt: skip
 
     def _takes(self, conn: Connection, takes: list[tuple[int, int, ImportRow]]) -> list[
-            dict[str, Any]]:  # fmt: skip
-        judge_rows: list[dict[str, Any]] = []
+            tuple[Any, ...]]:  # fmt: skip
+        judge_rows: list[tuple[Any, ...]] = []
         meta: list[tuple[int, str, int, float | None]] = []
         for sid, case_id, row in takes:
             for metric, take, value, raw in row.takes:
                 jid = self._judge(conn, metric)
-                judge_rows.append({
-                    "run_id": self.run_id, "variant_id": jid, "case_id": case_id,
-                    "sample_index": take, "target": f"s:{sid}", "role": "judge", "seed": None,
-                    "status": "ok", "output": raw, "error": None, "latency_ms": None,
-                    "input_tokens": None, "output_tokens": None, "cost": None,
-                    "contexts": None, "cache_key": self.cache_key, "cached": False,
-                    "attempts": 0,
-                })  # fmt: skip
+                judge_rows.append((self.run_id, jid, case_id, take, f"s:{sid}", "judge", None,
+                                   "ok", raw, None, None, None, None, None, self.cache_key,
+                                   False, 0))  # fmt: skip
                 meta.append((sid, metric, take, value))
-        ids = _insert_returning(conn, judge_rows)
+        ids = self._insert_samples(conn, judge_rows)
         assert self.result is not None
         self.result.judge_takes += len(ids)
         return [_score(sid, IMPORT_JUDGE, metric, take, value, None, jsid)
                 for (sid, metric, take, value), jsid in zip(meta, ids, strict=True)]  # fmt: skip
 
-    def _insert_scores(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
+    def _insert_scores(self, conn: Connection, rows: list[tuple[Any, ...]]) -> None:
         if self.sqlite:
-            now = t.utcnow().isoformat(sep=" ")
-            conn.exec_driver_sql(_SCORE_SQL, [
-                (r["sample_id"], r["check_name"], r["metric"], r["repeat"], r["value"],
-                 r["passed"], r["status"], r["reason"], r["judge_sample_id"], now)
+            now = self.created_at(conn)
+            conn.exec_driver_sql(_SCORE_SQL, [(*r, now) for r in rows])
+        else:
+            conn.execute(insert(t.scores), [
+                {**dict(zip(_SCORE_COLS, r, strict=True)), "check_version": "1",
+                 "params_hash": _PARAMS_HASH, "params": {}, "weight": 1.0}
                 for r in rows
             ])  # fmt: skip
-        else:
-            conn.execute(insert(t.scores), rows)
 
 
+_SAMPLE_COLS = ("run_id", "variant_id", "case_id", "sample_index", "target", "role", "seed",
+                "status", "output", "error", "latency_ms", "input_tokens", "output_tokens",
+                "cost", "cache_key", "cached", "attempts")  # fmt: skip
+_SAMPLE_SQL = (
+    f"INSERT INTO samples ({', '.join(_SAMPLE_COLS)}, contexts, created_at) VALUES "
+    f"({', '.join('?' for _ in _SAMPLE_COLS)}, NULL, ?)"
+)
 _SCORE_SQL = (
     "INSERT INTO scores (sample_id, check_name, check_version, params_hash, params, metric, "
     "repeat, value, passed, status, reason, weight, judge_sample_id, created_at) VALUES "
@@ -608,28 +635,43 @@ _SCORE_SQL = (
 )
 
 
+_SCORE_COLS = ("sample_id", "check_name", "metric", "repeat", "value", "passed", "status",
+               "reason", "judge_sample_id")  # fmt: skip
+
+
 def _score(sample_id: int, check: str, metric: str, repeat: int, value: float | None,
-           passed: bool | None, judge_sample_id: int | None) -> dict[str, Any]:  # fmt: skip
-    missing = value is None and passed is None
-    reason: str | None = "imported"
-    if missing:
-        reason = (
-            "the imported verdict has no value" if judge_sample_id else "imported without a value"
-        )
-    return {
-        "sample_id": sample_id, "check_name": check, "check_version": "1",
-        "params_hash": _PARAMS_HASH, "params": {}, "metric": metric, "repeat": repeat,
-        "value": value, "passed": passed,
-        "status": ("parse_error" if judge_sample_id else "skipped") if missing else "ok",
-        "reason": reason, "weight": 1.0, "judge_sample_id": judge_sample_id,
-    }  # fmt: skip
+           passed: bool | None, judge_sample_id: int | None) -> tuple[Any, ...]:  # fmt: skip
+    """A score row in :data:`_SCORE_COLS` order."""
+    if value is not None or passed is not None:
+        return (sample_id, check, metric, repeat, value, passed, "ok", "imported",
+                judge_sample_id)  # fmt: skip
+    if judge_sample_id:
+        return (sample_id, check, metric, repeat, None, None, "parse_error",
+                "the imported verdict has no value", judge_sample_id)  # fmt: skip
+    return (sample_id, check, metric, repeat, None, None, "skipped", "imported without a value",
+            None)  # fmt: skip
 
 
-def _insert_returning(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
+def _parse_one(
+    raw: Mapping[str, Any] | FieldProblem, error: str | None, variant: str | None
+) -> ImportRow | FieldProblem:
+    if isinstance(raw, FieldProblem):
+        return raw
+    try:
+        row = parse_row(raw, variant)
+    except FieldProblem as exc:
+        return exc
+    if error is not None:
+        row.error = error
+    return row
+
+
+def _insert_returning(conn: Connection, rows: list[tuple[Any, ...]]) -> list[int]:
     if not rows:
         return []
     result = conn.execute(
-        insert(t.samples).returning(t.samples.c.id, sort_by_parameter_order=True), rows
+        insert(t.samples).returning(t.samples.c.id, sort_by_parameter_order=True),
+        [{**dict(zip(_SAMPLE_COLS, r, strict=True)), "contexts": None} for r in rows],
     )
     return [int(r[0]) for r in result]
 
