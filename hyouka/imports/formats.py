@@ -29,6 +29,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from hyouka.imports.rows import FieldProblem
 
 Record = tuple[str | int, Mapping[str, Any] | FieldProblem, str | None]
@@ -88,7 +90,13 @@ def jsonl_lines(path: Path, size: int = 2000) -> Iterator[list[tuple[int, bytes]
 
 
 def jsonl_records(lines: list[tuple[int, bytes]]) -> Iterator[Record]:
+    loads = orjson.loads
     for number, raw in lines:
+        try:
+            yield number, loads(raw), None  # ~4x json.loads; any doubt goes to json below
+            continue
+        except orjson.JSONDecodeError:
+            pass
         try:
             text = raw.decode("utf-8-sig" if number == 1 else "utf-8")
         except UnicodeDecodeError as exc:

@@ -145,8 +145,11 @@ def _scores(value: Any) -> list[tuple[str, float | None, bool | None]]:
     if not isinstance(value, Mapping):
         raise FieldProblem("scores", f"must be an object {{metric: value}}, not {_kind(value)}")
     out: list[tuple[str, float | None, bool | None]] = []
+    good = _GOOD_NAMES
     for metric, raw in value.items():
-        name = _metric(metric, "scores")
+        name = good.get(metric) if type(metric) is str else None
+        if name is None:
+            name = _metric(metric, "scores")
         if raw is None:
             out.append((name, None, None))
         elif raw is True or raw is False:
