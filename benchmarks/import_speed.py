@@ -8,8 +8,9 @@ the peak RSS. Memory is flat in N when the two peaks are close.
 
     python benchmarks/import_speed.py [--sizes 20000,100000] [--db URL]
 
-``--db`` a PostgreSQL URL (an empty database or schema; it is upgraded first); default: a
-fresh SQLite file per size. Target (issue 18): ≥ 20,000 rows/s on 2 cores, memory flat in N.
+``--db`` a PostgreSQL URL: the benchmark works in a new schema of that database and drops it
+at the end; default: a fresh SQLite file per size. Target (issue 18): ≥ 20,000 rows/s on 2
+cores, memory flat in N.
 The import runs in one process (the database server, for PostgreSQL, is the other): rows per
 CPU-second of that process is the figure that does not depend on what else the machine runs.
 """
@@ -91,13 +92,34 @@ def main() -> None:
         child(*args.child)
         return
     sizes = [int(s) for s in args.sizes.split(",")]
+    schema = None
+    if args.db:  # a fresh schema of that database, dropped at the end
+        import secrets
+
+        import psycopg
+
+        schema = f"import_bench_{secrets.token_hex(4)}"
+        raw = args.db.replace("postgresql+psycopg://", "postgresql://", 1)
+        with psycopg.connect(raw, autocommit=True) as conn:
+            conn.execute(f"CREATE SCHEMA {schema}")
+        sep = "&" if "?" in args.db else "?"
+        args.db = f"{args.db}{sep}options=-csearch_path%3D{schema}"
+    try:
+        run_sizes(sizes, args.db)
+    finally:
+        if schema is not None:
+            with psycopg.connect(raw, autocommit=True) as conn:
+                conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def run_sizes(sizes: list[int], db: str | None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        print(f"store: {'PostgreSQL' if args.db else 'SQLite'}; {CASES} cases × {VARIANTS} "
+        print(f"store: {'PostgreSQL' if db else 'SQLite'}; {CASES} cases × {VARIANTS} "
               "variants; 2 scores per row")  # fmt: skip
         for n in sizes:
             file = write_files(root, n)
-            url = args.db or f"sqlite:///{root / f'store-{n}.db'}"
+            url = db or f"sqlite:///{root / f'store-{n}.db'}"
             out = subprocess.run(
                 [sys.executable, __file__, "--child", str(root), str(file), url],
                 check=True, capture_output=True, text=True,
