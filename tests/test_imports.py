@@ -16,7 +16,7 @@ from hyouka.api import Workspace, upgrade_schema
 from hyouka.cli.main import cli
 from hyouka.imports.importer import ImportProblems
 from hyouka.store import schema as t
-from hyouka.store.schema_import import imports
+from hyouka.store.schema import imports
 from hyouka.testing import FakeServer
 
 CASES = [

@@ -46,7 +46,7 @@ from hyouka.imports.formats import (
 )
 from hyouka.imports.rows import FieldProblem, ImportRow, parse_row
 from hyouka.store import schema as t
-from hyouka.store.schema_import import imports
+from hyouka.store.schema import imports
 from hyouka.store.store import RunInfo, Store, _run_info
 from hyouka.store.tx import write_tx
 from hyouka.variants import VariantSpec, external_variant

@@ -27,6 +27,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from hyouka.store import schema_import
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -349,5 +351,5 @@ check_proposals = Table(
     Index("ix_check_proposals_project_root", "project", "root_id"),
 )
 
-# 0006: imported files (hyouka/store/schema_import.py)
-from hyouka.store.schema_import import imports  # noqa: E402, F401
+# 0006: imported files (defined in hyouka/store/schema_import.py, on this MetaData)
+imports = schema_import.define(metadata, utcnow)
