@@ -268,6 +268,10 @@ def test_imported_outputs_join_a_hyouka_run_and_are_scored_compared_and_campaign
         assert ws.campaigns.progress(campaign).items == 8
         html = ws.reports.build(run=own.run.uid)
         assert "vendor" in html
+        # the gate: the imported vendor is significantly worse than base on `contains`
+        gate = ws.feedback.gate("base", "vendor", run=own.run.uid, metrics=["contains"])
+        assert not gate.passed and gate.candidate.label.startswith("vendor@")
+        assert any("contains" in str(r) for r in gate.failures)
         ws.close()
 
 
