@@ -323,3 +323,25 @@ def test_judge_requests_carry_case_sample_and_repeat(tmp_path: Path, sqlite_url:
     (judge,) = [j for j in ws.judges(result.run.uid) if j.name != "helpful@import"]
     assert (judge.verdicts, judge.agreement_items, judge.agreeing) == (4, 2, 0)
     ws.close()
+
+
+def test_cases_file_matches_ids_outside_the_config(tmp_path: Path, sqlite_url: str) -> None:
+    """The flow of ``hyouka traces to-dataset cases.jsonl --samples prod.jsonl``: the cases
+    file is not in hyouka.yaml; ``--cases`` matches the samples' ids in it."""
+    root = write_project(tmp_path / "p", {"name": "tr"})
+    cases = _jsonl(tmp_path / "cases.jsonl", CASES)
+    prod = _jsonl(tmp_path / "prod.jsonl", [
+        {"id": "q1", "variant": "prod", "sample": 0, "output": "Tokyo", "latency_ms": None,
+         "input_tokens": 3, "output_tokens": 1, "cost": None, "model": "gpt-x"},
+        {"id": "q2", "variant": "prod", "sample": 0, "output": "", "cost": None},
+    ])  # fmt: skip
+    ws = _open(root, sqlite_url)
+    with pytest.raises(ImportProblems, match="pass --cases FILE"):
+        ws.imports.file(prod)
+    result = ws.imports.file(prod, cases=cases)
+    assert (result.samples, result.matched, result.dataset) == (2, ["cases"], None)
+    with ws.store.engine.connect() as conn:
+        (ds,) = conn.execute(select(t.datasets)).all()
+    assert (ds.name, ds.n_cases) == ("cases", 3)
+    assert ws.imports.file(prod, cases=cases).already
+    ws.close()

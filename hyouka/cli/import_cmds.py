@@ -36,6 +36,13 @@ from hyouka.i18n.cli import resolve_lang, t
     "that rows with inline 'vars' form (default: import-<file stem>).",
 )
 @click.option(
+    "--cases",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A dataset file (.jsonl, .csv, .yaml) to match the rows' case ids in, e.g. the cases "
+    "file of `hyouka traces to-dataset`; it is stored as a dataset version (named --dataset, "
+    "else the file's stem).",
+)
+@click.option(
     "--run",
     "run_ref",
     metavar="RUN",
@@ -57,6 +64,7 @@ def import_cmd(
     project_dir: Path,
     variant: str | None,
     dataset: str | None,
+    cases: Path | None,
     run_ref: str | None,
     fmt: str | None,
     skip_bad_rows: bool,
@@ -76,7 +84,7 @@ def import_cmd(
     ws = open_workspace(project_dir)
     try:
         result = ws.imports.file(
-            file, variant=variant, dataset=dataset, run=run_ref, format=fmt,
+            file, variant=variant, dataset=dataset, cases=cases, run=run_ref, format=fmt,
             skip_bad_rows=skip_bad_rows,
         )  # fmt: skip
     except ImportProblems as exc:

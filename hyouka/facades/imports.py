@@ -22,7 +22,8 @@ class Imports:
         """Import one file as a run of external variants (see :mod:`hyouka.imports.importer`).
 
         Options: ``variant`` (every row's variant), ``dataset`` (a project dataset to match
-        case ids in, or the name of the inline cases' dataset), ``run`` (add to that stored
+        case ids in, or the name of the inline cases' dataset), ``cases`` (a dataset file to
+        match case ids in, e.g. ``hyouka traces to-dataset``'s), ``run`` (add to that stored
         run instead of a new one), ``format`` (jsonl | csv | promptfoo | inspect),
         ``skip_bad_rows``. Importing the same file the same way again stores nothing and
         returns ``already=True``.

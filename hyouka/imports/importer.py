@@ -63,6 +63,7 @@ class ImportOptions:
     variant: str | None = None  # every row's variant
     dataset: str | None = None  # a project dataset to match ids in, or the inline cases' name
     run: str | None = None  # add to this stored run instead of a new one
+    cases: str | Path | None = None  # a dataset file to match ids in (e.g. traces to-dataset's)
     format: str | None = None  # jsonl | csv | promptfoo | inspect (default: from the file)
     skip_bad_rows: bool = False
     chunk: int = CHUNK
@@ -155,12 +156,16 @@ class _Cases:
     def __init__(self, project: Project, options: ImportOptions, stem: str) -> None:
         self.project = project
         configured = project.config.datasets
+        # name -> dataset file: the project's datasets, or only --dataset's, or --cases FILE
+        self.sources: dict[str, Path] = {n: project.resolve(c.path) for n, c in configured.items()}
         self.match_only = options.dataset is not None and options.dataset in configured
-        self.match_names: list[str] = (
-            [options.dataset]
-            if options.dataset is not None and self.match_only
-            else list(configured)
-        )
+        if options.cases is not None:
+            cases_path = Path(options.cases)
+            self.match_only = True
+            self.sources = {options.dataset or cases_path.stem: cases_path}
+        elif options.dataset is not None and self.match_only:
+            self.sources = {options.dataset: self.sources[options.dataset]}
+        self.match_names: list[str] = list(self.sources)
         self.inline_name = options.dataset or f"import-{stem}"
         self._by_id: dict[str, tuple[int, int]] | None = None  # case id -> (case, dataset)
         self._ambiguous: dict[str, list[str]] = {}
@@ -174,8 +179,7 @@ class _Cases:
         self._by_id = {}
         seen: dict[str, tuple[str, str]] = {}  # case id -> (hash, dataset)
         for name in self.match_names:
-            cfg = self.project.config.datasets[name]
-            dataset = load_dataset(name, self.project.resolve(cfg.path))
+            dataset = load_dataset(name, self.sources[name])
             dataset.raise_for_problems()
             ds_id, case_ids = save_dataset(conn, store_project, dataset)
             self.dataset_names[ds_id] = name
@@ -207,6 +211,8 @@ class _Cases:
                 if len(self.match_names) == 1
                 else f"the project's datasets ({', '.join(self.match_names) or 'none'})"
             )
+            if not self.match_names:
+                where += "; add the dataset to hyouka.yaml, or pass --cases FILE"
             raise FieldProblem("id", f"no case '{row.case_id}' in {where}")  # fmt: skip
         self.used_datasets.add(found[1])
         return found[0]
@@ -374,7 +380,8 @@ class _Import:
     def key_options(self) -> dict[str, Any]:
         o = self.options
         return {"variant": o.variant, "dataset": o.dataset,
-                "run": self.target.uid if self.target else None}  # fmt: skip
+                "run": self.target.uid if self.target else None,
+                "cases": str(o.cases) if o.cases is not None else None}  # fmt: skip
 
     def _variant(self, conn: Connection, row: ImportRow) -> int:
         vid = self.variants.get(row.variant)
@@ -765,8 +772,12 @@ def import_file(
     sha = file_hash(file)
     name = project.config.name
     target = store.get_run(options.run, name) if options.run else None
+    cases_hash = None
+    if options.cases is not None:
+        _check_path(Path(options.cases))
+        cases_hash = file_hash(Path(options.cases))
     key = content_hash([sha, fmt, options.variant, options.dataset,
-                        target.uid if target else None], 32)  # fmt: skip
+                        target.uid if target else None, cases_hash], 32)  # fmt: skip
     found = _already(store, name, key)
     if found is not None:
         with store.engine.connect() as conn:
