@@ -42,7 +42,7 @@ class VariantSpec:
     """A resolved variant: texts read from files, identity computed."""
 
     name: str
-    kind: str  # prompt | app
+    kind: str  # prompt | app | external (outputs imported by ``hyouka import``)
     provider: str | None
     provider_type: str | None
     model: str
@@ -190,3 +190,25 @@ def resolve_variants(project: Project, names: list[str] | None = None) -> list[V
             )
     chosen = names or list(configured)
     return [resolve_variant(project, n, configured[n]) for n in chosen]
+
+
+def external_variant(
+    name: str, content_hash: str, fmt: str, model: str | None = None
+) -> VariantSpec:
+    """A variant whose outputs were produced elsewhere and imported (``hyouka import``).
+
+    Nothing here can run it: its identity is the imported file (the sha256 of its bytes and
+    its format), so another file under the same name is another version of the variant, and
+    importing the same file again finds the same version. ``model`` (the rows' ``model``) is
+    recorded on the variant, not hashed: the file already fixes it.
+    """
+    identity: dict[str, Any] = {"external": {"content_hash": content_hash, "format": fmt}}
+    return VariantSpec(
+        name=name,
+        kind="external",
+        provider=None,
+        provider_type=None,
+        model=model or "",
+        params={},
+        identity=identity,
+    )

@@ -30,6 +30,7 @@ COMMANDS = {
     "runs": "hyouka.cli.run_cmds",
     "show": "hyouka.cli.run_cmds",
     "export": "hyouka.cli.run_cmds",
+    "import": "hyouka.cli.import_cmds",
     "db": "hyouka.cli.db_cmds",
     "score": "hyouka.cli.score_cmds",
     "compare": "hyouka.cli.stats_cmds",

@@ -9,7 +9,8 @@ method takes ``(store, project_name, project)``, and each default is resolved he
 the typed config (``human.overlap``, ``human.rubric``, ``seed``, …).
 
 - :mod:`hyouka.facades.humans`: campaigns, people, API keys, judgments;
-- :mod:`hyouka.facades.loop`: complaints → checks (feedback), the gate, the report.
+- :mod:`hyouka.facades.loop`: complaints → checks (feedback), the gate, the report;
+- :mod:`hyouka.facades.imports`: outputs produced elsewhere (``hyouka import``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from hyouka.facades.scope import Scope
 
 if TYPE_CHECKING:
     from hyouka.facades.humans import ApiKeys, Campaigns, Judgments, People
+    from hyouka.facades.imports import Imports
     from hyouka.facades.loop import Feedback, Reports
 
 __all__ = ["Front", "Scope"]
@@ -67,3 +69,9 @@ class Front:
         from hyouka.facades.loop import Reports
 
         return Reports(self.scope)
+
+    @functools.cached_property
+    def imports(self) -> Imports:
+        from hyouka.facades.imports import Imports
+
+        return Imports(self.scope)

@@ -44,6 +44,14 @@ class GenerateRequest:
     # chat providers.
     case: Mapping[str, Any] | None = None
     sample_index: int = 0
+    # A judge call's request also says what it judges (so a plugin provider can do what the
+    # built-in judges do, e.g. replay stored verdicts): ``case`` is the judged case,
+    # ``sample_index`` the judged sample's index, ``sample_id`` its id in the store (the
+    # candidate's, for a pairwise judge), ``repeat`` the judge's repeat index and ``target``
+    # the judge sample's target (``s:<sample id>`` or ``p:<a>:<b>:<ab|ba>``).
+    sample_id: int | None = None
+    repeat: int = 0
+    target: str = ""
 
 
 @dataclass

@@ -19,6 +19,7 @@ marked ``flipped`` (position bias).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import random
 import time
@@ -72,6 +73,7 @@ class _Unit:
     target: str
     prompt: str
     cache_key: str
+    judged: StoredSample | None = None  # the sample judged (the candidate, for pairwise)
 
 
 @dataclass
@@ -259,7 +261,7 @@ class JudgeRunner:
                 done.append(_Done([], {**score_row(check, prompt, repeat), "sample_id": sample.id}))
                 continue
             unit = _Unit(check, judge_id, sample.case_id, repeat, f"s:{sample.id}", prompt,
-                         check.cache_key(prompt, repeat, _owner(sample)))  # fmt: skip
+                         check.cache_key(prompt, repeat, _owner(sample)), sample)  # fmt: skip
             self._units.append(unit)
             out.append(self._graded_factory(unit, sample.id))
         return out
@@ -314,7 +316,7 @@ class JudgeRunner:
                 owner = f"{_owner(first)}|{_owner(second)}"
                 units.append(_Unit(check, judge_id, sample.case_id, repeat,
                                    f"p:{sample.id}:{base.id}:{order}", prompt,
-                                   check.cache_key(prompt, repeat, owner)))  # fmt: skip
+                                   check.cache_key(prompt, repeat, owner), sample))  # fmt: skip
             self._units.extend(units)
             out.append(
                 self._pair_factory(check, sample, base, units, key, key in existing.judgment_keys)
@@ -387,7 +389,7 @@ class JudgeRunner:
 
     async def _call(self, unit: _Unit) -> _Answer:
         check = unit.check
-        request = check.request(unit.prompt, unit.repeat)
+        request = _judging(check.request(unit.prompt, unit.repeat), unit)
         outcome = await call_with_retries(
             lambda: self._generate(check.provider_name, request),
             self.pool.policy(check.provider_name).max_retries,
@@ -429,6 +431,18 @@ class JudgeRunner:
         """The id of a judge sample another writer stored first (unique key hit)."""
         assert answer.record is not None
         return judge_sample_id(self.store, answer.record.row)
+
+
+def _judging(request: GenerateRequest, unit: _Unit) -> GenerateRequest:
+    """The judge request with what it judges: the case, the sample (its index and id), the
+    repeat and the target (see :class:`~hyouka.providers.base.GenerateRequest`)."""
+    judged = unit.judged
+    if judged is None:
+        return dataclasses.replace(request, repeat=unit.repeat, target=unit.target)
+    return dataclasses.replace(
+        request, case=judged.view.case.content(), sample_index=judged.index,
+        sample_id=judged.id, repeat=unit.repeat, target=unit.target,
+    )  # fmt: skip
 
 
 def _verdict_or_error(check: JudgeCheck, answer: _Answer) -> CheckResult:

@@ -27,6 +27,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from hyouka.store import schema_import
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -34,7 +36,7 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
-metadata = MetaData(naming_convention=NAMING)
+metadata: MetaData = MetaData(naming_convention=NAMING)
 
 
 def utcnow() -> datetime:
@@ -348,3 +350,6 @@ check_proposals = Table(
     _created(),
     Index("ix_check_proposals_project_root", "project", "root_id"),
 )
+
+# 0006: imported files (defined in hyouka/store/schema_import.py, on this MetaData)
+imports = schema_import.define(metadata, utcnow)
