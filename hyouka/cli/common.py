@@ -8,7 +8,6 @@ store, the statistics, rich) is imported when it runs, so ``hyouka --help`` load
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -114,9 +113,17 @@ def one_line(text: str, indent: int = 4) -> str:
 
 
 def _set_lang(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    if value:  # every message of this process follows it, not only this command's tables
-        os.environ["HYOUKA_LANG"] = value
+    if value:  # every message of this command follows it, not only its tables
+        set_command_lang(ctx, value)
     return value
+
+
+def set_command_lang(ctx: click.Context, value: str) -> None:
+    """Make ``value`` the language of every message until ``ctx`` (the command) ends."""
+    from hyouka.i18n import CHOSEN
+
+    token = CHOSEN.set(value)
+    ctx.call_on_close(lambda: CHOSEN.reset(token))
 
 
 def lang_option(func: F) -> F:

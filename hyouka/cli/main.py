@@ -11,7 +11,6 @@ A command's module is imported when that command runs (``hyouka run`` loads only
 from __future__ import annotations
 
 import importlib
-import os
 import sys
 from typing import Any
 
@@ -98,10 +97,13 @@ class HyoukaGroup(click.Group):
     default=None,
     help="Language of every message (default: HYOUKA_LANG, then the locale).",
 )
-def cli(lang: str | None) -> None:
+@click.pass_context
+def cli(ctx: click.Context, lang: str | None) -> None:
     """hyouka (評価): evaluate versions of an LLM app with checks, judges and real users."""
-    if lang:  # one setting for the whole process: every message follows hyouka.i18n's rule
-        os.environ["HYOUKA_LANG"] = lang
+    if lang:  # every message of the command follows it (hyouka.i18n.resolve_lang)
+        from hyouka.cli.common import set_command_lang
+
+        set_command_lang(ctx, lang)
 
 
 def main() -> None:

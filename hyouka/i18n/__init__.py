@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
+from contextvars import ContextVar
 from functools import cache
 from importlib import resources
 from typing import Any, Literal
@@ -80,9 +81,15 @@ def messages(domain: str, locale: str) -> Messages:
     return Messages(domain, locale)
 
 
+# The language a command was asked for (``hyouka --lang ja …``): set for one invocation by the
+# CLI (hyouka.cli.common.lang_option), so that every message of that command follows it.
+CHOSEN: ContextVar[str | None] = ContextVar("hyouka_lang", default=None)
+
+
 def resolve_lang(explicit: str | None = None) -> Lang:
-    """``explicit`` (``--lang``), else ``HYOUKA_LANG``, else the locale; default English."""
-    for value in (explicit, os.environ.get("HYOUKA_LANG")):
+    """``explicit``, else the command's ``--lang`` (:data:`CHOSEN`), else ``HYOUKA_LANG``,
+    else the locale; default English."""
+    for value in (explicit, CHOSEN.get(), os.environ.get("HYOUKA_LANG")):
         if value:
             return "ja" if value.lower().startswith("ja") else "en"
     for var in ("LC_ALL", "LC_MESSAGES", "LANG"):
