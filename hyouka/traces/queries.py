@@ -1,0 +1,195 @@
+"""Every SQL statement of production traces (tables in :mod:`hyouka.store.schema_traces`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, exists, func, literal, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.elements import ColumnElement
+
+from hyouka.store.schema import judgments
+from hyouka.store.schema_traces import trace_logs, trace_spans
+
+
+def _insert_ignoring_duplicates(
+    conn: Connection, table: Any, rows: Sequence[dict[str, Any]]
+) -> int:
+    """INSERT … ON CONFLICT DO NOTHING; how many rows were new."""
+    if not rows:
+        return 0
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    new = 0
+    # one multi-row INSERT per chunk (a reliable rowcount on both databases; under their
+    # bound-parameter limits: ~30 columns x 400 rows)
+    for start in range(0, len(rows), 400):
+        chunk = list(rows[start : start + 400])
+        result = conn.execute(dialect.insert(table).values(chunk).on_conflict_do_nothing())
+        new += max(0, int(result.rowcount or 0))
+    return new
+
+
+def insert_spans(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
+    return _insert_ignoring_duplicates(conn, trace_spans, rows)
+
+
+def insert_logs(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
+    return _insert_ignoring_duplicates(conn, trace_logs, rows)
+
+
+@dataclass(frozen=True)
+class TraceFilter:
+    """Which traces: every field None (or False) is no condition."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    model: str | None = None
+    variant: str | None = None
+    user: str | None = None
+    session: str | None = None
+    trace_id: str | None = None
+    text: str | None = None
+    feedback: bool | None = None  # True: with production feedback; False: without
+    limit: int = 100
+
+
+def _ref_of_span() -> ColumnElement[str]:
+    return literal("otel:") + trace_spans.c.trace_id + literal(":") + trace_spans.c.span_id
+
+
+def _ref_of_trace() -> ColumnElement[str]:
+    return literal("otel:") + trace_spans.c.trace_id
+
+
+def feedback_exists() -> ColumnElement[bool]:
+    return exists().where(
+        judgments.c.project == trace_spans.c.project,
+        judgments.c.source == "production",
+        or_(
+            judgments.c.external_ref == _ref_of_span(), judgments.c.external_ref == _ref_of_trace()
+        ),
+    )
+
+
+def select_spans(conn: Connection, project: str, f: TraceFilter) -> list[dict[str, Any]]:
+    conditions: list[ColumnElement[bool]] = [trace_spans.c.project == project]
+    if f.since is not None:
+        conditions.append(trace_spans.c.started_at >= f.since)
+    if f.until is not None:
+        conditions.append(trace_spans.c.started_at < f.until)
+    if f.model:
+        conditions.append(
+            or_(trace_spans.c.model == f.model, trace_spans.c.request_model == f.model)
+        )
+    if f.variant:
+        conditions.append(trace_spans.c.variant == f.variant)
+    if f.user:
+        conditions.append(trace_spans.c.user_id == f.user)
+    if f.session:
+        conditions.append(trace_spans.c.session_id == f.session)
+    if f.trace_id:
+        conditions.append(trace_spans.c.trace_id == f.trace_id.lower())
+    if f.text:
+        needle = f"%{_escape_like(f.text.lower())}%"
+        in_logs = exists().where(
+            trace_logs.c.project == trace_spans.c.project,
+            trace_logs.c.trace_id == trace_spans.c.trace_id,
+            trace_logs.c.span_id == trace_spans.c.span_id,
+            func.lower(func.cast(trace_logs.c.body, trace_spans.c.search_text.type)).like(
+                needle, escape="\\"
+            )
+            | func.lower(func.cast(trace_logs.c.attributes, trace_spans.c.search_text.type)).like(
+                needle, escape="\\"
+            ),
+        )
+        conditions.append(or_(trace_spans.c.search_text.like(needle, escape="\\"), in_logs))
+    with_feedback = feedback_exists()
+    if f.feedback is True:
+        conditions.append(with_feedback)
+    elif f.feedback is False:
+        conditions.append(~with_feedback)
+    query = (
+        select(trace_spans, with_feedback.label("has_feedback"))
+        .where(and_(*conditions))
+        .order_by(trace_spans.c.started_at.desc(), trace_spans.c.id.desc())
+        .limit(max(1, min(f.limit, 100_000)))
+    )
+    return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def logs_of(conn: Connection, project: str, ids: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
+    """The log records of these (trace id, span id) pairs, oldest first."""
+    if not ids:
+        return []
+    traces = sorted({t for t, _ in ids})
+    wanted = set(ids)
+    out: list[dict[str, Any]] = []
+    for start in range(0, len(traces), 500):
+        query = (
+            select(trace_logs)
+            .where(
+                trace_logs.c.project == project,
+                trace_logs.c.trace_id.in_(traces[start : start + 500]),
+            )
+            .order_by(trace_logs.c.time_ns, trace_logs.c.id)
+        )
+        out.extend(
+            dict(r._mapping) for r in conn.execute(query) if (r.trace_id, r.span_id) in wanted
+        )
+    return out
+
+
+def last_span_of_trace(conn: Connection, project: str, trace_id: str) -> dict[str, Any] | None:
+    """The trace's LLM span that ended last (its final answer), or None."""
+    row = conn.execute(
+        select(trace_spans)
+        .where(trace_spans.c.project == project, trace_spans.c.trace_id == trace_id)
+        .order_by(
+            (trace_spans.c.start_ns + func.coalesce(trace_spans.c.latency_ms, 0) * 1e6).desc(),
+            trace_spans.c.id.desc(),
+        )
+        .limit(1)
+    ).first()
+    return dict(row._mapping) if row else None
+
+
+def span_by_ids(
+    conn: Connection, project: str, trace_id: str, span_id: str
+) -> dict[str, Any] | None:
+    row = conn.execute(
+        select(trace_spans).where(
+            trace_spans.c.project == project,
+            trace_spans.c.trace_id == trace_id,
+            trace_spans.c.span_id == span_id,
+        )
+    ).first()
+    return dict(row._mapping) if row else None
+
+
+def count_spans(conn: Connection, project: str) -> int:
+    return int(
+        conn.execute(
+            select(func.count()).select_from(trace_spans).where(trace_spans.c.project == project)
+        ).scalar_one()
+    )
+
+
+def feedback_on(conn: Connection, project: str, refs: Sequence[str]) -> list[dict[str, Any]]:
+    """Production judgments whose external_ref is one of ``refs``."""
+    if not refs:
+        return []
+    query = select(
+        judgments.c.id, judgments.c.external_ref, judgments.c.thumb, judgments.c.comment
+    ).where(
+        judgments.c.project == project,
+        judgments.c.source == "production",
+        judgments.c.external_ref.in_(list(refs)),
+    )
+    return [dict(r._mapping) for r in conn.execute(query)]
