@@ -147,7 +147,7 @@ def traces_to_dataset(
     message), vars.system, vars.messages; the production answer as expected."""
     ws = open_workspace(project_dir)
     done = ws.traces.to_dataset(
-        out, reference=reference, samples=samples_path, variant=as_variant, **_filters(**given)
+        out, reference=reference, samples=samples_path, as_variant=as_variant, **_filters(**given)
     )
     console.print(f"{done.cases} case(s) written to {esc(out)}")
     if samples_path is not None:

@@ -46,16 +46,18 @@ class Traces:
         *,
         reference: bool = True,
         samples: Path | None = None,
-        variant: str | None = None,
+        as_variant: str | None = None,
         **filters: Any,
     ) -> DatasetWritten:
         """Write the selected traces as dataset cases at ``path`` (the production answer as
         ``expected`` when ``reference``), and as an external variant's samples in the generic
-        import JSONL at ``samples`` (for ``hyouka import``)."""
+        import JSONL at ``samples`` (for ``hyouka import``), as variant ``as_variant``."""
         found = self.list(**filters)
         if not found:
             raise HumanEvalError("no trace matches: nothing written")
-        return to_dataset(found, path, reference=reference, samples_path=samples, variant=variant)
+        return to_dataset(
+            found, path, reference=reference, samples_path=samples, variant=as_variant
+        )
 
     def feedback(self, fb: Feedback, trace_id: str, span_id: str | None = None) -> Feedback:
         """``fb`` attached to a trace's LLM span (see :mod:`hyouka.traces.feedback`)."""
