@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 
+from hyouka.bounds import text_problem
 from hyouka.store.store import Store
 from hyouka.store.tx import run_write
 from hyouka.traces import queries
@@ -85,6 +86,13 @@ def _strings(value: Any) -> list[str]:
     return []
 
 
+def resource_problem(resource: Any) -> str | None:
+    """Why a resource's attributes cannot be stored, or None (checked once per request)."""
+    found = (text_problem(s) for s in _strings(dict(resource)))
+    problem = next((p for p in found if p), None)
+    return f"a resource attribute {problem}" if problem else None
+
+
 def _context(span: Span, batch: dict[tuple[str, str], Span]) -> dict[str, Any]:
     """User, session and variant label from the span's ancestors in the same request
     (nearest first): apps often set them on the request's span, not on the LLM call's."""
@@ -117,10 +125,16 @@ def span_row(
     events = [(e.name, e.attributes, None) for e in span.events]
     context = _context(span, batch) if batch and span.parent_span_id else None
     llm = read_span(convention, span.attributes, span.resource, events, context)
-    check_storable(
-        [span.name, *_strings(span.attributes), *_strings(dict(span.resource))], "an attribute"
-    )
-    attrs_size = len(_dumps(span.attributes))
+    # one encoding checks every attribute: orjson refuses a lone surrogate, and a NUL shows
+    # as \u0000 (what no database stores); the resource is checked once per request
+    try:
+        encoded = orjson.dumps(span.attributes, default=str)
+    except orjson.JSONEncodeError as exc:
+        raise SpanProblem(f"an attribute is not storable text: {exc}") from None
+    if b"\\u0000" in encoded:
+        raise SpanProblem("an attribute holds a NUL character (U+0000)")
+    check_storable([span.name], "its name")
+    attrs_size = len(encoded)
     if attrs_size > SPAN_JSON_MAX:
         raise SpanProblem(
             f"its attributes take {attrs_size} bytes, over the {SPAN_JSON_MAX} a span may hold"
@@ -233,6 +247,12 @@ def ingest_spans(
     """Decode and store one ``/v1/traces`` request (raises OtlpError when it cannot be read)."""
     spans = decode_spans(body, content_type, encoding)
     batch = {(s.trace_id, s.span_id): s for s in spans}
+    resources = {id(s.resource): s.resource for s in spans}  # alive while `spans` is
+    for key, problem in ((k, resource_problem(r)) for k, r in resources.items()):
+        if problem:
+            for s in spans:
+                if id(s.resource) == key and s.problem is None:
+                    s.problem = problem
     rows, outcome = _rows(spans, lambda s: span_row(project, s, api_key_id, batch), "span")
     if rows:
         new = run_write(store, lambda conn: queries.insert_spans(conn, rows))
