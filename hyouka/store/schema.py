@@ -348,4 +348,3 @@ check_proposals = Table(
     _created(),
     Index("ix_check_proposals_project_root", "project", "root_id"),
 )
-from hyouka.store import schema_traces as _schema_traces  # noqa: E402,F401  (0007 tables)
