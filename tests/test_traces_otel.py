@@ -326,3 +326,67 @@ def test_otlp_json_is_accepted_with_hex_ids(project: Project, server: str) -> No
     assert list(got.input_messages) == [{"role": "user", "content": "こんにちは"}]
     assert (got.output_text, got.status, got.error) == ("はい", "error", "rate limited")
     assert got.started_at.isoformat() == "2025-12-02T00:00:00+00:00"
+
+
+def test_wrong_keys_are_limited_per_address_but_a_valid_key_still_exports(
+    tmp_path: Path,
+) -> None:
+    project = make_project(tmp_path / "project")
+    body = trace_request([(secrets.token_bytes(16), secrets.token_bytes(8), llm_attributes(0))])
+    with serving(project) as base:
+        statuses = [
+            httpx.post(f"{base}/v1/traces", content=body, headers={**PB, "X-API-Key": f"hk_{n}"})
+            for n in range(22)
+        ]
+        assert {a.status_code for a in statuses[:20]} == {401}  # SigninLimit: 20 attempts
+        assert statuses[-1].status_code == 429
+        assert b"too many failed attempts" in statuses[-1].content
+        ok = httpx.post(
+            f"{base}/v1/traces",
+            content=body,
+            headers={**PB, "Authorization": f"Bearer {project.key}"},
+        )
+        assert ok.status_code == 200
+
+
+def test_the_five_line_snippet_of_docs_traces_md_works_as_printed(
+    tmp_path: Path, project: Project, server: str, fake: FakeServer
+) -> None:
+    """The README-style promise: copy the snippet, set the environment, the call is a trace."""
+    import os
+    import re
+
+    doc = (Path(__file__).parent.parent / "docs" / "traces.md").read_text(encoding="utf-8")
+    snippet = re.search(r"## Instrument an app in five lines.*?```python\n(.*?)```", doc, re.S)
+    assert snippet is not None
+    lines = snippet.group(1).strip().splitlines()
+    assert len(lines) == 5
+    question = f"スニペットの確認 {secrets.token_hex(3)}"
+    app = tmp_path / "app.py"
+    app.write_text(
+        snippet.group(1)
+        + "import openai\n"
+        + f"client = openai.OpenAI(base_url={fake.base_url!r}, api_key='sk-x')\n"
+        + f"messages = [{{'role': 'user', 'content': {question!r}}}]\n"
+        + "client.chat.completions.create(model='fake-model', messages=messages)\n"
+        + "p.force_flush()\n",
+        encoding="utf-8",
+    )
+    env = {
+        **os.environ,
+        "OTEL_EXPORTER_OTLP_ENDPOINT": server,
+        "OTEL_EXPORTER_OTLP_HEADERS": f"x-api-key={project.key}",
+        "OTEL_RESOURCE_ATTRIBUTES": "service.name=shop-bot,hyouka.variant=prompt-v2",
+    }
+    done = subprocess.run(
+        [sys.executable, str(app)], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    ws = project.workspace()
+    [got] = ws.traces.list(text=question)
+    ws.close()
+    assert (got.model, got.variant, got.output_text) == (
+        "fake-model",
+        "prompt-v2",
+        f"回答: {question}",
+    )

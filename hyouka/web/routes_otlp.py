@@ -2,9 +2,10 @@
 the Collector's ``otlphttp`` exporter send here unchanged).
 
 Authenticated with a project API key (``hyouka apikeys add``) as ``X-API-Key: hk_…`` or
-``Authorization: Bearer hk_…``; failures count toward the per-address limit of sign-in links
-(429 beyond). Answers follow OTLP/HTTP: 200 with an ``Export…ServiceResponse`` in the request's
-encoding (a ``partial_success`` counting rejected spans and why), or a 4xx with a
+``Authorization: Bearer hk_…``; a wrong key counts toward the per-address limit of sign-in
+links (429 beyond; a valid key is accepted without reading the limit). Answers follow
+OTLP/HTTP: 200 with an ``Export…ServiceResponse`` in the request's encoding (a
+``partial_success`` counting rejected spans and why), or a 4xx with a
 ``google.rpc.Status``; 503 (retryable, ``Retry-After``) when the database cannot take the write.
 A 200 is sent only after the transaction holding the spans committed.
 """
@@ -18,13 +19,14 @@ import orjson
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
-from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy.exc import DBAPIError
 
+from hyouka.humans import api_key_by_secret, record_signin_failure, signin_blocked
 from hyouka.traces.ingest import Outcome
 from hyouka.traces.otlp import PROTOBUF, OtlpError
-from hyouka.web.context import web
-from hyouka.web.routes_api import ApiError, api_key
+from hyouka.web.context import call_db, web
+from hyouka.web.routes_api import ApiError
+from hyouka.web.security import client_address
 
 log = logging.getLogger("uvicorn.error")
 router = APIRouter()
@@ -93,20 +95,43 @@ def _answer(request: Request, outcome: Outcome, kind: str) -> Response:
     return Response(orjson.dumps(partial), 200, media_type="application/json")
 
 
+def _key_id(request: Request, secret: str | None) -> int | None:
+    """The API key's id; None (401) or ApiError 429 when refused.
+
+    The key is looked up first: a valid 256-bit secret was not guessed, so the per-address
+    failure limit is read only for a wrong key (one query per export instead of two; an
+    exporter sends several requests a second)."""
+    ctx = web(request)
+    if secret:
+        found = api_key_by_secret(ctx.store, ctx.project, secret)
+        if found is not None:
+            return found.id
+    address = client_address(request)
+    if signin_blocked(ctx.store, address, ctx.settings.signin_limit):
+        raise ApiError(429, "error.too_many_attempts")
+    if secret:
+        record_signin_failure(ctx.store, address, ctx.settings.signin_limit)
+    return None
+
+
 async def _authenticated(request: Request) -> int | Response:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    credentials = None
-    if scheme.lower() == "bearer" and token.strip():
-        credentials = HTTPAuthorizationCredentials(scheme="Bearer", credentials=token.strip())
+    secret = request.headers.get("x-api-key") or (
+        token.strip() if scheme.lower() == "bearer" else None
+    )
     try:
-        key = await api_key(request, request.headers.get("x-api-key"), credentials)
+        found = await call_db(request, _key_id, request, secret)
     except ApiError as exc:
-        reasons = {
-            401: "a valid project API key is required (X-API-Key header; hyouka apikeys add)",
-            429: "too many failed attempts from this address: wait and retry",
-        }
-        return _failure(request, exc.status, reasons.get(exc.status, exc.code))
-    return key.id
+        return _failure(request, exc.status, _REASONS[429])
+    if found is None:
+        return _failure(request, 401, _REASONS[401])
+    return found
+
+
+_REASONS = {
+    401: "a valid project API key is required (X-API-Key header; hyouka apikeys add)",
+    429: "too many failed attempts from this address: wait and retry",
+}
 
 
 async def _export(request: Request, kind: str) -> Response:
