@@ -390,3 +390,54 @@ def test_the_five_line_snippet_of_docs_traces_md_works_as_printed(
         "prompt-v2",
         f"回答: {question}",
     )
+
+
+def test_logs_without_a_span_are_rejected_and_other_records_are_not_kept(
+    project: Project, server: str
+) -> None:
+    trace_id, span_id = secrets.token_hex(16), secrets.token_hex(8)
+
+    def record(name: str, trace: str, span: str, body: dict[str, object]) -> dict[str, object]:
+        values = [{"key": k, "value": {"stringValue": v}} for k, v in body.items()]
+        return {"timeUnixNano": "1764633600000000000", "eventName": name, "traceId": trace,
+                "spanId": span, "body": {"kvlistValue": {"values": values}}}  # fmt: skip
+
+    doc = {"resourceLogs": [{"resource": {}, "scopeLogs": [{"logRecords": [
+        record("gen_ai.user.message", trace_id, span_id, {"content": "ログの質問"}),
+        record("gen_ai.user.message", "", "", {"content": "どのスパンでもない"}),
+        record("app.started", trace_id, span_id, {"content": "not GenAI"}),
+    ]}]}]}  # fmt: skip
+    answer = httpx.post(f"{server}/v1/logs", json=doc, headers={"X-API-Key": project.key})
+    assert answer.status_code == 200
+    partial = answer.json()["partialSuccess"]
+    assert partial["rejectedLogRecords"] == 1
+    assert "names no span (traceId/spanId missing)" in partial["errorMessage"]
+    assert "1 log records not kept" in partial["errorMessage"]
+    # the span arrives afterwards, without content: the log record gives its input
+    attrs = {"gen_ai.operation.name": "chat", "gen_ai.request.model": "m-logs"}
+    body = trace_request([(bytes.fromhex(trace_id), bytes.fromhex(span_id), attrs)])
+    assert httpx.post(f"{server}/v1/traces", content=body,
+                      headers={**PB, "X-API-Key": project.key}).status_code == 200  # fmt: skip
+    ws = project.workspace()
+    [got] = ws.traces.list(trace_id=trace_id)
+    ws.close()
+    assert list(got.input_messages) == [{"role": "user", "content": "ログの質問"}]
+    assert got.output_text is None and got.model == "m-logs"
+
+
+def test_a_request_over_the_span_limit_is_413_and_stores_nothing(
+    project: Project, server: str
+) -> None:
+    from hyouka.traces.otlp import ITEMS_MAX
+
+    trace = secrets.token_bytes(16)
+    spans = [(trace, n.to_bytes(8, "big"), {}) for n in range(1, ITEMS_MAX + 2)]
+    body = gzip.compress(trace_request(spans))
+    before = _count(project)
+    answer = httpx.post(
+        f"{server}/v1/traces", content=body,
+        headers={**PB, "content-encoding": "gzip", "X-API-Key": project.key},
+    )  # fmt: skip
+    assert answer.status_code == 413
+    assert f"at most {ITEMS_MAX} per request".encode() in answer.content
+    assert _count(project) == before
