@@ -146,3 +146,48 @@ def test_nul_and_lone_surrogates_reject_their_span_only(ws: Workspace) -> None:
         assert exc.status == 400
     else:
         assert outcome.rejected == 1 and outcome.stored == 0
+
+
+def test_the_previous_layout_as_span_events_is_read(ws: Workspace) -> None:
+    """Semconv ≤ 1.36 instrumentors put the messages in span events (not log records):
+    ``gen_ai.system.message`` / ``gen_ai.user.message`` with the content in attributes, and
+    ``gen_ai.choice`` with the message as JSON; the oldest ``gen_ai.content.prompt``."""
+    from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
+    from traces_env import key_value
+
+    request = trace_service_pb2.ExportTraceServiceRequest()
+    spans = request.resource_spans.add().scope_spans.add()
+    trace_ids = []
+    for layout in ("events", "oldest"):
+        span = spans.spans.add()
+        span.trace_id, span.span_id = secrets.token_bytes(16), secrets.token_bytes(8)
+        trace_ids.append(span.trace_id.hex())
+        span.name, span.start_time_unix_nano = "chat", 1_764_633_600_000_000_000
+        span.end_time_unix_nano = span.start_time_unix_nano + 5_000_000
+        span.attributes.extend([key_value("gen_ai.system", "openai"),
+                                key_value("gen_ai.request.model", "gpt-old")])  # fmt: skip
+        if layout == "events":
+            for name, attrs in (
+                ("gen_ai.system.message", {"content": "簡潔に"}),
+                ("gen_ai.user.message", {"content": "送料は?"}),
+                ("gen_ai.choice", {"message": '{"role": "assistant", "content": "無料です"}'}),
+            ):
+                event = span.events.add(name=name, time_unix_nano=span.start_time_unix_nano)
+                event.attributes.extend(key_value(k, v) for k, v in attrs.items())
+        else:
+            prompt = span.events.add(name="gen_ai.content.prompt")
+            prompt.attributes.extend(
+                [key_value("gen_ai.prompt", '[{"role": "user", "content": "送料は?"}]')]
+            )
+            completion = span.events.add(name="gen_ai.content.completion")
+            completion.attributes.extend([key_value("gen_ai.completion", "無料です")])
+    outcome = ws.traces.ingest_spans(request.SerializeToString(), "application/x-protobuf")
+    assert (outcome.stored, outcome.rejected) == (2, 0), outcome.message()
+    new, old = (ws.traces.list(trace_id=t)[0] for t in trace_ids)
+    assert list(new.input_messages) == [
+        {"role": "system", "content": "簡潔に"},
+        {"role": "user", "content": "送料は?"},
+    ]
+    assert list(old.input_messages) == [{"role": "user", "content": "送料は?"}]
+    assert new.output_text == old.output_text == "無料です"
+    assert (new.model, new.system, new.latency_ms) == ("gpt-old", "openai", 5.0)

@@ -179,10 +179,12 @@ def events_content(events: Iterable[tuple[str, Mapping[str, Any], Any]]) -> Cont
 
 
 def _event_payload(attrs: Mapping[str, Any]) -> Any:
-    for key in ("gen_ai.event.content", "event.body", "content"):
+    """A span event's message: a JSON body attribute, else its attributes themselves
+    (``content``, ``role``, ``message`` — JSON text decoded)."""
+    for key in ("gen_ai.event.content", "event.body"):
         if key in attrs:
             return _maybe_json(attrs[key])
-    return None
+    return {k: _maybe_json(v) for k, v in attrs.items()}
 
 
 def _plain_messages(value: Any, what: str) -> list[Message]:
