@@ -143,3 +143,41 @@ def test_two_workers_on_postgresql_store_every_span_of_two_exporters_once(
             assert rows == len(expected) + 2 * len(questions)  # no duplicate, none lost
         finally:
             stop(server)
+
+
+def test_counts_filters_logs_and_feedback_on_postgresql(tmp_path: Path) -> None:
+    import json
+    from datetime import UTC, datetime, timedelta
+
+    from hyouka.humans.feedback import Feedback, record_feedback
+    from hyouka.store import db
+
+    with temporary_schema() as url:
+        engine = db.create(url)
+        db.upgrade(engine)
+        engine.dispose()
+        ws = make_project(tmp_path / "project", url).workspace()
+        trace, first = secrets.token_bytes(16), secrets.token_bytes(8)
+        spans = [(trace, first, {"gen_ai.operation.name": "chat", "gen_ai.request.model": "m"})]
+        spans += [(trace, secrets.token_bytes(8), llm_attributes(n)) for n in range(4)]
+        body = trace_request(spans)
+        sent = ws.traces.ingest_spans(body, "application/x-protobuf")
+        again = ws.traces.ingest_spans(body, "application/x-protobuf")
+        assert (sent.stored, sent.duplicates, again.stored, again.duplicates) == (5, 0, 0, 5)
+        content = {"key": "content", "value": {"stringValue": "ログだけの質問"}}
+        record = {"eventName": "gen_ai.user.message", "traceId": trace.hex(), "spanId": first.hex(),
+                  "body": {"kvlistValue": {"values": [content]}}}  # fmt: skip
+        logs = json.dumps({"resourceLogs": [{"scopeLogs": [{"logRecords": [record]}]}]}).encode()
+        assert ws.traces.ingest_logs(logs, "application/json").stored == 1
+        assert ws.traces.ingest_logs(logs, "application/json").duplicates == 1
+        [from_log] = ws.traces.list(text="ログだけ")
+        assert from_log.span_id == first.hex()
+        assert list(from_log.input_messages) == [{"role": "user", "content": "ログだけの質問"}]
+        assert len(ws.traces.list(text="返品")) == 4
+        assert len(ws.traces.list(since=datetime.now(UTC) - timedelta(hours=1))) == 5
+        assert len(ws.traces.list(user="u1")) == 1
+        fb = ws.traces.feedback(Feedback(thumb="down", comment="違う"), trace.hex())
+        record_feedback(ws.store, ws.name, 1, fb)
+        assert [t.span_id for t in ws.traces.list(feedback=True)] == [fb.external_ref.split(":")[2]]  # type: ignore[union-attr]
+        assert len(ws.traces.list(feedback=False)) == 4
+        ws.close()
