@@ -4,7 +4,8 @@ A :class:`Workspace` is a project and its store. It runs, scores and shows runs,
 statistical questions (compare, ranking, agreement), and hands out the facades of the other
 areas, each bound to this project: ``ws.campaigns``, ``ws.people``, ``ws.api_keys``,
 ``ws.judgments`` (human evaluation, :mod:`hyouka.facades.humans`), ``ws.feedback`` (complaints
-→ checks and the gate) and ``ws.reports`` (:mod:`hyouka.facades.loop`). Defaults and bounds
+→ checks and the gate) and ``ws.reports`` (:mod:`hyouka.facades.loop`), ``ws.traces``
+(production traces received over OpenTelemetry, :mod:`hyouka.facades.traces`). Defaults and bounds
 come from the typed config, resolved there once.
 
 >>> ws = Workspace.open("path/to/project")

@@ -44,6 +44,7 @@ COMMANDS = {
     "feedback": "hyouka.cli.loop_cmds",
     "gate": "hyouka.cli.loop_cmds",
     "report": "hyouka.cli.loop_cmds",
+    "traces": "hyouka.cli.trace_cmds",
 }
 
 

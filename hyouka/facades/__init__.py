@@ -11,6 +11,7 @@ the typed config (``human.overlap``, ``human.rubric``, ``seed``, …).
 - :mod:`hyouka.facades.humans`: campaigns, people, API keys, judgments;
 - :mod:`hyouka.facades.loop`: complaints → checks (feedback), the gate, the report;
 - :mod:`hyouka.facades.imports`: outputs produced elsewhere (``hyouka import``).
+- :mod:`hyouka.facades.traces`: production traces received over OpenTelemetry.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from hyouka.facades.humans import ApiKeys, Campaigns, Judgments, People
     from hyouka.facades.imports import Imports
     from hyouka.facades.loop import Feedback, Reports
+    from hyouka.facades.traces import Traces
 
 __all__ = ["Front", "Scope"]
 
@@ -75,3 +77,9 @@ class Front:
         from hyouka.facades.imports import Imports
 
         return Imports(self.scope)
+
+    @functools.cached_property
+    def traces(self) -> Traces:
+        from hyouka.facades.traces import Traces
+
+        return Traces(self.scope)

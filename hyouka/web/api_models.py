@@ -155,6 +155,11 @@ class FeedbackIn(BaseModel):
     idempotency_key: Key | None = Field(
         None, description="same key = same feedback (or use Idempotency-Key)"
     )
+    trace_id: Key | None = Field(
+        None,
+        description="the OpenTelemetry trace of the output (32 hex digits); see docs/traces.md",
+    )
+    span_id: Key | None = Field(None, description="its LLM span (16 hex digits); default: the last")
 
 
 class FeedbackOut(BaseModel):

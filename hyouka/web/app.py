@@ -5,7 +5,8 @@ Admin pages and the admin JSON API call the same facades as the CLI (``web(reque
 
 Routes are split by concern: ``routes_auth`` (sign-in link, sign-out, language),
 ``routes_judge`` (annotator screens), ``routes_admin`` (dashboard, campaigns, people) and
-``routes_api`` (JSON API with OpenAPI at ``/openapi.json``). Everything but the sign-in link,
+``routes_api`` (JSON API with OpenAPI at ``/openapi.json``), ``routes_otlp`` (OpenTelemetry
+traces and logs at ``/v1/traces``, ``/v1/logs``: an API key). Everything but the sign-in link,
 the language switch, ``/healthz`` and the static files needs a session.
 """
 
@@ -30,7 +31,14 @@ from hyouka.config import Project
 from hyouka.errors import NotFoundError
 from hyouka.humans import HumanEvalError, ItemCache, api_key_by_secret, session_annotator
 from hyouka.store.store import Store
-from hyouka.web import routes_admin, routes_api, routes_auth, routes_judge, routes_loop
+from hyouka.web import (
+    routes_admin,
+    routes_api,
+    routes_auth,
+    routes_judge,
+    routes_loop,
+    routes_otlp,
+)
 from hyouka.web.context import (
     BadRequest,
     Forbidden,
@@ -93,7 +101,7 @@ def create_app(
         config=config,
     )  # fmt: skip
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
-    for module in (routes_auth, routes_judge, routes_admin, routes_api, routes_loop):
+    for module in (routes_auth, routes_judge, routes_admin, routes_api, routes_loop, routes_otlp):
         app.include_router(module.router)
     _add_meta_routes(app)
     _add_error_handlers(app)

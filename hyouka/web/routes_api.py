@@ -240,21 +240,19 @@ async def feedback(
 
 def _feedback(request: Request, body: FeedbackIn, key: ApiKey, idempotency_key: str | None) -> Any:
     ctx = web(request)
-    result = record_feedback(
-        ctx.store,
-        ctx.project,
-        key.id,
-        Feedback(
-            thumb=body.thumb,
-            comment=body.comment,
-            tags=body.tags,
-            input_text=body.input_text,
-            output_text=body.output_text,
-            external_ref=body.external_ref,
-            variant=body.variant,
-            idempotency_key=body.idempotency_key or idempotency_key,
-        ),
+    given = Feedback(
+        thumb=body.thumb,
+        comment=body.comment,
+        tags=body.tags,
+        input_text=body.input_text,
+        output_text=body.output_text,
+        external_ref=body.external_ref,
+        variant=body.variant,
+        idempotency_key=body.idempotency_key or idempotency_key,
     )
+    if body.trace_id is not None or body.span_id is not None:
+        given = ctx.front.traces.feedback(given, body.trace_id or "", body.span_id)
+    result = record_feedback(ctx.store, ctx.project, key.id, given)
     out = FeedbackOut(id=result.judgment_id, duplicate=result.duplicate)
     if result.duplicate:
         return JSONResponse(out.model_dump(), status_code=200)
