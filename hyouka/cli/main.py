@@ -43,6 +43,8 @@ COMMANDS = {
     "feedback": "hyouka.cli.loop_cmds",
     "gate": "hyouka.cli.loop_cmds",
     "report": "hyouka.cli.loop_cmds",
+    "experiments": "hyouka.cli.experiment_cmds",
+    "widgetkeys": "hyouka.cli.experiment_cmds",
 }
 
 

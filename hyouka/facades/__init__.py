@@ -9,7 +9,8 @@ method takes ``(store, project_name, project)``, and each default is resolved he
 the typed config (``human.overlap``, ``human.rubric``, ``seed``, …).
 
 - :mod:`hyouka.facades.humans`: campaigns, people, API keys, judgments;
-- :mod:`hyouka.facades.loop`: complaints → checks (feedback), the gate, the report.
+- :mod:`hyouka.facades.loop`: complaints → checks (feedback), the gate, the report;
+- :mod:`hyouka.facades.experiments`: live experiments and the widget's keys.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING
 from hyouka.facades.scope import Scope
 
 if TYPE_CHECKING:
+    from hyouka.facades.experiments import Experiments, WidgetKeys
     from hyouka.facades.humans import ApiKeys, Campaigns, Judgments, People
     from hyouka.facades.loop import Feedback, Reports
 
@@ -67,3 +69,15 @@ class Front:
         from hyouka.facades.loop import Reports
 
         return Reports(self.scope)
+
+    @functools.cached_property
+    def experiments(self) -> Experiments:
+        from hyouka.facades.experiments import Experiments
+
+        return Experiments(self.scope)
+
+    @functools.cached_property
+    def widget_keys(self) -> WidgetKeys:
+        from hyouka.facades.experiments import WidgetKeys
+
+        return WidgetKeys(self.scope)

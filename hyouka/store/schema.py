@@ -348,3 +348,6 @@ check_proposals = Table(
     _created(),
     Index("ix_check_proposals_project_root", "project", "root_id"),
 )
+
+# 0010: live experiments and the feedback widget's keys (their own module)
+from hyouka.store import schema_experiments as _schema_experiments  # noqa: E402,F401
