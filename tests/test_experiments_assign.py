@@ -17,7 +17,9 @@ from hyouka.client import Client
 from hyouka.experiments import allocation as alloc
 
 
-def _alloc(shares: list[float], buckets: list[int] | None = None, ramp: float = 1.0) -> alloc.Allocation:
+def _alloc(
+    shares: list[float], buckets: list[int] | None = None, ramp: float = 1.0
+) -> alloc.Allocation:
     table = buckets if buckets is not None else alloc.initial_buckets(shares)
     return alloc.Allocation.from_json(
         {
@@ -94,7 +96,9 @@ def test_ramp_only_adds_units_and_outside_is_control_unlogged() -> None:
     inside_high = {f"u{i}" for i in range(10_000) if high.assign(f"u{i}")[1]}
     assert inside_low <= inside_high
     assert 0.08 < len(inside_low) / 10_000 < 0.12
-    assert all(low.assign(f"u{i}") == ("v0", False) for i in range(2000) if f"u{i}" not in inside_low)
+    assert all(
+        low.assign(f"u{i}") == ("v0", False) for i in range(2000) if f"u{i}" not in inside_low
+    )
     # enrolled units see the same variant at either ramp
     assert all(low.assign(u)[0] == high.assign(u)[0] for u in inside_low)
 

@@ -83,7 +83,10 @@ def test_srm_fires_on_52_48_of_20000_and_not_on_50_50() -> None:
     good = xs.srm_check([({"a": 10_050, "b": 9_950}, {"a": 0.5, "b": 0.5})])
     assert not good.mismatch and good.p_value > 0.05
     # per revision: 90/10 then 50/50, each as allocated: no mismatch
-    segs = [({"a": 9000, "b": 1000}, {"a": 0.9, "b": 0.1}), ({"a": 5000, "b": 5000}, {"a": 0.5, "b": 0.5})]
+    segs = [
+        ({"a": 9000, "b": 1000}, {"a": 0.9, "b": 0.1}),
+        ({"a": 5000, "b": 5000}, {"a": 0.5, "b": 0.5}),
+    ]
     assert not xs.srm_check(segs).mismatch
     # pooled against the final shares it would look broken: the segments matter
     assert xs.srm_check([({"a": 14000, "b": 6000}, {"a": 0.5, "b": 0.5})]).mismatch

@@ -57,16 +57,20 @@ def test_assign_api_matches_client_and_is_sticky(live: Live) -> None:
                 assert body["variant"] == local.variant and body["enrolled"] is True
                 again = http.post("/api/assign", json={"experiment": "tone", "unit_id": f"u{i}"})
                 assert again.json() == body
-            assert http.post("/api/assign", json={"experiment": "nope", "unit_id": "u"}).status_code == 404
+            assert (
+                http.post("/api/assign", json={"experiment": "nope", "unit_id": "u"}).status_code
+                == 404
+            )
             bad = http.post("/api/assign", json={"experiment": "tone", "unit_id": "u"},
                             headers={"X-API-Key": "hk_wrong"})  # fmt: skip
             assert bad.status_code == 401
 
 
 def test_events_idempotent_and_bad_batch_stores_nothing(live: Live) -> None:
-    with ServerThread(live.app) as server, httpx.Client(
-        base_url=server.url, headers={"X-API-Key": live.api_key}
-    ) as http:
+    with (
+        ServerThread(live.app) as server,
+        httpx.Client(base_url=server.url, headers={"X-API-Key": live.api_key}) as http,
+    ):
         batch = [
             {"kind": "exposure", "experiment": "tone", "unit_id": "u1", "variant": "polite",
              "revision": 2, "idempotency_key": "k1"},
@@ -86,9 +90,13 @@ def test_events_idempotent_and_bad_batch_stores_nothing(live: Live) -> None:
             {"kind": "outcome", "experiment": "other", "unit_id": "u", "metric": "m",
              "value": 1, "idempotency_key": "k4"}]})  # fmt: skip
         assert wrong_exp.status_code == 422 and "events[0].experiment" in wrong_exp.json()["detail"]
-        nan = http.post("/api/events", content=b'{"events": [{"kind": "outcome", "experiment": '
-                        b'"tone", "unit_id": "u", "metric": "m", "value": NaN, '
-                        b'"idempotency_key": "k5"}]}', headers={"content-type": "application/json"})
+        nan = http.post(
+            "/api/events",
+            content=b'{"events": [{"kind": "outcome", "experiment": '
+            b'"tone", "unit_id": "u", "metric": "m", "value": NaN, '
+            b'"idempotency_key": "k5"}]}',
+            headers={"content-type": "application/json"},
+        )
         assert nan.status_code in (400, 422)
     assert _events_in_store(live) == 2
 
