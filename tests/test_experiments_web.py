@@ -145,14 +145,14 @@ def test_key_for_project_a_cannot_write_to_project_b(db_url: str, tmp_path: Path
             r = http.post("/api/events", json=ev, headers={"X-API-Key": b.widget_key})
             assert r.status_code == 401
             # and only from its origins
-            r = http.post("/api/widget/feedback", json=fb,
-                          headers={"X-Hyouka-Key": b.widget_key, "Origin": "http://evil.test"})  # fmt: skip
+            evil = {"X-Hyouka-Key": b.widget_key, "Origin": "http://evil.test"}
+            r = http.post("/api/widget/feedback", json=fb, headers=evil)
             assert r.status_code == 403
             pre = http.options("/api/widget/feedback", headers={
                 "Origin": "http://evil.test", "Access-Control-Request-Method": "POST"})  # fmt: skip
             assert pre.status_code == 403 and "access-control-allow-origin" not in pre.headers
-            pre = http.options("/api/widget/feedback", headers={
-                "Origin": "http://127.0.0.1:5555", "Access-Control-Request-Method": "POST"})  # fmt: skip
+            good = {"Origin": "http://127.0.0.1:5555", "Access-Control-Request-Method": "POST"}
+            pre = http.options("/api/widget/feedback", headers=good)
             assert pre.status_code == 204
             assert pre.headers["access-control-allow-origin"] == "http://127.0.0.1:5555"
             ok = http.post("/api/widget/feedback", json=fb,
@@ -214,13 +214,15 @@ def test_analysis_cli_and_dashboard_read_what_was_sent(live: Live) -> None:
         labels = [c.variant for g in pending for c in g.complaints if "長すぎる" in g.label]
         assert labels and all(str(v).startswith(unit_variant + "@") for v in labels), labels
         runner = CliRunner()
-        res = runner.invoke(cli, ["experiments", "show", "tone", "-p", str(live.root), "--lang", "en"],
-                            env={"HYOUKA_DATABASE_URL": str(live.ws.store.engine.url.render_as_string(hide_password=False))})  # fmt: skip
+        url = live.ws.store.engine.url.render_as_string(hide_password=False)
+        args = ["experiments", "show", "tone", "-p", str(live.root)]
+        res = runner.invoke(cli, [*args, "--lang", "en"], env={"HYOUKA_DATABASE_URL": url})
         assert res.exit_code == 0, res.output
         assert "concise is better than polite on `accepted`" in res.output
-        res_ja = runner.invoke(cli, ["experiments", "show", "tone", "-p", str(live.root), "--lang", "ja"],
-                               env={"HYOUKA_DATABASE_URL": str(live.ws.store.engine.url.render_as_string(hide_password=False))})  # fmt: skip
+        res_ja = runner.invoke(cli, [*args, "--lang", "ja"], env={"HYOUKA_DATABASE_URL": url})
         assert "concise は polite より `accepted`" in res_ja.output
+        res_json = runner.invoke(cli, [*args, "--json"], env={"HYOUKA_DATABASE_URL": url})
+        assert '"verdict": "better"' in res_json.output
         with httpx.Client(base_url=server.url) as http:
             signin = http.get(f"/signin/{live.admin_token}", follow_redirects=True)
             assert signin.status_code == 200

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import html
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -46,7 +46,7 @@ class HostPage:
         ).encode()
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            def do_GET(self) -> None:
                 self.send_response(200)
                 self.send_header("content-type", "text/html; charset=utf-8")
                 self.send_header("content-length", str(len(page)))
@@ -104,8 +104,8 @@ def _rows(live: Live) -> list[dict[str, Any]]:
         return [dict(r._mapping) for r in conn.execute(q)]
 
 
-def _page(chromium: Any, locale: str, **options: Any) -> tuple[Any, Any, Watch, list[str]]:
-    context = chromium.new_context(locale=locale, **options)
+def _page(browser: Any, locale: str, **options: Any) -> tuple[Any, Any, Watch, list[str]]:
+    context = browser.new_context(locale=locale, **options)
     page = context.new_page()
     bodies: list[str] = []
 
@@ -139,7 +139,7 @@ def test_widget_english_thumbs_up_and_keyboard(chromium: Any, setup: Any) -> Non
         page.wait_for_function(
             "document.querySelector('.hyouka-status').textContent.includes('Thank you')"
         )
-        # keyboard: focus 👎 of the second output, Enter opens, Escape closes, Enter again, type, send
+        # keyboard: 👎 of the second output; Enter opens, Escape closes, Enter, type, send
         down = page.locator(".hyouka-down").nth(1)
         down.focus()
         page.keyboard.press("Enter")
