@@ -45,6 +45,9 @@ log = logging.getLogger("hyouka.client")
 
 __all__ = ["Assignment", "Client"]
 
+_now = time.time
+_OPTIONAL = ("variant", "revision", "metric", "value", "output_ref")
+
 
 @dataclass(frozen=True, slots=True)
 class Assignment:
@@ -86,7 +89,7 @@ class Client:
         self.cache_path = os.fspath(cache_path) if cache_path is not None else None
         self.exit_timeout = exit_timeout
         self._allocs: dict[str, Allocation] = {}
-        self._buffer: deque[dict[str, Any]] = deque(maxlen=max(1, max_buffer))
+        self._buffer: deque[tuple[Any, ...]] = deque(maxlen=max(1, max_buffer))
         self._seq = itertools.count()
         self._id = secrets.token_hex(6)
         self._wake = threading.Event()
@@ -123,7 +126,7 @@ class Client:
             return self._fallback(experiment, unit_id, default)
         variant, enrolled = alloc.assign(unit_id)
         if enrolled and log_exposure:
-            self._push("exposure", experiment, unit_id, variant=variant, revision=alloc.revision)
+            self._push("exposure", experiment, unit_id, variant, alloc.revision)
         return Assignment(experiment, unit_id, variant, enrolled, False, alloc.revision)
 
     def output(self, experiment: str, unit_id: str, output_id: str) -> None:
@@ -140,10 +143,10 @@ class Client:
         output_id: str | None = None,
     ) -> None:
         """An outcome: ``accepted`` 1/0, ``thumbs`` 1/0, ``handling_s`` 93.5, ``latency_ms``…"""
+        ref = None if output_id is None else str(output_id)
         self._push(
-            "outcome", experiment, unit_id, metric=metric, value=float(value),
-            output_ref=None if output_id is None else str(output_id),
-        )  # fmt: skip
+            "outcome", experiment, unit_id, metric=metric, value=float(value), output_ref=ref
+        )
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Send what is buffered now; True when everything was sent within ``timeout``."""
@@ -221,23 +224,42 @@ class Client:
             )  # fmt: skip
         return Assignment(experiment, unit_id, variant, False, True, None)
 
-    def _push(self, kind: str, experiment: str, unit_id: str, **fields: Any) -> None:
-        event = {
-            "kind": kind,
-            "experiment": experiment,
-            "unit_id": str(unit_id),
-            "idempotency_key": f"{self._id}-{next(self._seq)}",
-            "at": time.time(),
-        }
-        event.update(fields)
+    def _push(
+        self,
+        kind: str,
+        experiment: str,
+        unit_id: str,
+        variant: str | None = None,
+        revision: int | None = None,
+        metric: str | None = None,
+        value: float | None = None,
+        output_ref: str | None = None,
+    ) -> None:
+        # A tuple, turned into JSON only when sent: assign() is the app's hot path.
         buffer = self._buffer
         if len(buffer) == buffer.maxlen:
             self.dropped += 1
             if self.dropped == 1 or self.dropped % 10000 == 0:
                 log.warning("hyouka: event buffer full: %d event(s) dropped so far", self.dropped)
-        buffer.append(event)
+        buffer.append(
+            (kind, experiment, unit_id, next(self._seq), _now(), variant, revision, metric,
+             value, output_ref)
+        )  # fmt: skip
         if len(buffer) >= self.batch_size:
             self._wake.set()
+
+    def _as_json(self, e: tuple[Any, ...]) -> dict[str, Any]:
+        out = {
+            "kind": e[0],
+            "experiment": e[1],
+            "unit_id": str(e[2]),
+            "idempotency_key": f"{self._id}-{e[3]}",
+            "at": e[4],
+        }
+        for name, value in zip(_OPTIONAL, e[5:], strict=True):
+            if value is not None:
+                out[name] = value
+        return out
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -257,14 +279,14 @@ class Client:
     def _send_one(self) -> bool:
         """Send one batch; False when it failed (it is back at the front of the buffer)."""
         with self._lock:
-            batch: list[dict[str, Any]] = []
+            batch: list[tuple[Any, ...]] = []
             while self._buffer and len(batch) < self.batch_size:
                 batch.append(self._buffer.popleft())
             self._in_flight = len(batch)
         if not batch:
             return True
         try:
-            self._request("POST", "/api/events", {"events": batch})
+            self._request("POST", "/api/events", {"events": [self._as_json(e) for e in batch]})
         except urllib.error.HTTPError as exc:
             if exc.code == 429 or exc.code >= 500:
                 return self._put_back(batch, f"HTTP {exc.code}")
@@ -283,7 +305,7 @@ class Client:
 
     _delay = 0.0
 
-    def _put_back(self, batch: list[dict[str, Any]], why: str) -> bool:
+    def _put_back(self, batch: list[tuple[Any, ...]], why: str) -> bool:
         with self._lock:
             room = (self._buffer.maxlen or 0) - len(self._buffer)
             keep = batch[:room] if room < len(batch) else batch

@@ -115,6 +115,13 @@ class Allocation:
     ramp: float
     table: bytes  # bucket -> variant index
 
+    def __post_init__(self) -> None:
+        # Precomputed for assign(), the app's hot path (benchmarks/experiments_load.py).
+        object.__setattr__(self, "_prefix", f"{self.seed}:{self.name}:".encode())
+        object.__setattr__(self, "_cut", self.ramp * BUCKETS)
+        object.__setattr__(self, "_by_bucket", tuple(self.variants[i] for i in self.table))
+        object.__setattr__(self, "_running", self.status == "running")
+
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> Allocation:
         runs = data["buckets"]
@@ -133,13 +140,15 @@ class Allocation:
         )
 
     def assign(self, unit: str) -> tuple[str, bool]:
-        """(variant, enrolled). Not running, or outside the ramp: the control, not enrolled."""
-        if self.status != "running":
+        """(variant, enrolled). Not running, or outside the ramp: the control, not enrolled.
+
+        The same as :func:`bucket_of` (a test checks it), inlined for speed."""
+        if not self._running:  # type: ignore[attr-defined]
             return self.control, False
-        h = int.from_bytes(
-            hashlib.blake2b(f"{self.seed}:{self.name}:{unit}".encode(), digest_size=8).digest(),
-            "big",
-        )
-        if (h >> 32) % BUCKETS >= self.ramp * BUCKETS:
+        h = int.from_bytes(_blake(self._prefix + unit.encode(), digest_size=8).digest())  # type: ignore[attr-defined]
+        if (h >> 32) % BUCKETS >= self._cut:  # type: ignore[attr-defined]
             return self.control, False
-        return self.variants[self.table[h % BUCKETS]], True
+        return self._by_bucket[h % BUCKETS], True  # type: ignore[attr-defined]
+
+
+_blake = hashlib.blake2b

@@ -106,6 +106,7 @@ def create_app(
         app.include_router(module.router)
     _add_meta_routes(app)
     _add_error_handlers(app)
+    app.add_middleware(routes_experiments.AssignFastPath)  # inside the guard and the headers
     app.add_middleware(RequestGuard, default_locale=settings.default_locale)
     app.add_middleware(SecurityHeaders)
     return app

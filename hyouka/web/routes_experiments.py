@@ -172,14 +172,22 @@ class EventsOut(BaseModel):
     response_model=EventsOut,
     responses=ERRORS,
     summary="Store exposures, outputs and outcomes (a batch: all or nothing)",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": EventsIn.model_json_schema()}},
+        }
+    },
 )
 async def events_route(
     request: Request,
-    body: EventsIn,
     _: ApiKey = Depends(app_key),  # noqa: B008
 ) -> Any:
-    events = [q.EventIn(**e.model_dump()) for e in body.events]
+    """The body is read with orjson and each event checked by
+    :func:`hyouka.experiments.queries.check_event` (pydantic per event cost more than the
+    insert: benchmarks/experiments_load.py); a problem names the event and the field."""
     try:
+        events = _parse_events(await request.body())
         result = await call_db(request, web(request).front.experiments.ingest, events)
     except q.ExperimentError as exc:
         return JSONResponse(
@@ -191,6 +199,57 @@ async def events_route(
             status_code=422,
         )
     return {"accepted": result.accepted, "duplicates": result.duplicates}
+
+
+_EVENT_FIELDS = {
+    "kind": str, "experiment": str, "unit_id": str, "idempotency_key": str, "variant": str,
+    "revision": int, "metric": str, "value": float, "output_ref": str, "at": float,
+}  # fmt: skip
+_REQUIRED = ("kind", "experiment", "unit_id", "idempotency_key")
+
+
+def _parse_events(body: bytes) -> list[q.EventIn]:
+    import orjson
+
+    def bad(why: str) -> q.ExperimentError:
+        return q.ExperimentError(why, "error.invalid_request")
+
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise bad(f"the body is not JSON: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("events"), list):
+        raise bad('the body must be {"events": [...]}')
+    raw = data["events"]
+    if len(raw) > q.BATCH_MAX:
+        raise bad(f"at most {q.BATCH_MAX} events per batch, got {len(raw)}")
+    out = []
+    for i, e in enumerate(raw):
+        if not isinstance(e, dict):
+            raise bad(f"events[{i}]: must be an object")
+        for name, value in e.items():
+            kind = _EVENT_FIELDS.get(name)
+            if kind is None:
+                raise bad(f"events[{i}].{name}: unknown field")
+            if value is None:
+                continue
+            if kind is float and isinstance(value, int) and not isinstance(value, bool):
+                e[name] = float(value)
+            elif (kind is int and isinstance(value, bool)) or not isinstance(e[name], kind):
+                raise bad(f"events[{i}].{name}: must be a {kind.__name__}")
+            if isinstance(value, str) and ("\x00" in value or _lone_surrogate(value)):
+                raise bad(f"events[{i}].{name}: holds a character that cannot be stored")
+        missing = [f for f in _REQUIRED if not e.get(f)]
+        if missing:
+            raise bad(f"events[{i}].{missing[0]}: required")
+        out.append(q.EventIn(**e))
+    return out
+
+
+def _lone_surrogate(text: str) -> bool:
+    from hyouka.bounds import text_problem
+
+    return text_problem(text) is not None
 
 
 # -- the widget -----------------------------------------------------------------------------
@@ -371,3 +430,81 @@ def experiment_stop(
     who: Viewer = Depends(admin),  # noqa: B008
 ) -> Response:
     return _set_status(request, name, who, csrf, stop=True)
+
+
+# -- the fast path of POST /api/assign ------------------------------------------------------
+
+_JSON_HEADERS = [
+    (b"content-type", b"application/json"),
+    (b"cache-control", b"no-store"),
+]
+
+
+class AssignFastPath:
+    """Pure ASGI: answers ``POST /api/assign`` from the in-memory allocations and the cache of
+    valid keys, without FastAPI's routing and validation (~10× cheaper per request;
+    benchmarks/experiments_load.py). Anything it is not sure of — a key not seen in the last
+    :data:`KEY_TTL` seconds, allocations older than :data:`ALLOCATION_TTL`, a body it cannot
+    read — goes on to the regular route, which checks, answers and refreshes the caches."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if (
+            scope["type"] != "http"
+            or scope.get("path") != "/api/assign"
+            or scope.get("method") != "POST"
+        ):
+            await self.app(scope, receive, send)
+            return
+        cache = getattr(scope["app"].state, "experiments_cache", None)
+        answer = None
+        body = b""
+        more = True
+        if isinstance(cache, _Cache) and time.monotonic() - cache.loaded <= ALLOCATION_TTL:
+            key = dict(scope.get("headers") or []).get(b"x-api-key")
+            hit = cache.keys.get(hashlib.sha256(key).hexdigest()) if key else None
+            if hit is not None and time.monotonic() - hit[0] < KEY_TTL:
+                message = await receive()
+                body = message.get("body", b"")
+                more = message.get("more_body", False)
+                if not more:
+                    answer = _fast_answer(cache, body)
+        if answer is None:
+            if body or not more:
+                replayed = False
+
+                async def replay() -> Any:
+                    nonlocal replayed
+                    if not replayed:
+                        replayed = True
+                        return {"type": "http.request", "body": body, "more_body": more}
+                    return await receive()
+
+                await self.app(scope, replay, send)
+            else:
+                await self.app(scope, receive, send)
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": [
+            *_JSON_HEADERS, (b"content-length", str(len(answer)).encode())]})  # fmt: skip
+        await send({"type": "http.response.body", "body": answer})
+
+
+def _fast_answer(cache: _Cache, body: bytes) -> bytes | None:
+    import orjson
+
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(data, dict) or set(data) != {"experiment", "unit_id"}:
+        return None
+    exp, unit = data["experiment"], data["unit_id"]
+    if not isinstance(exp, str) or not isinstance(unit, str) or not 1 <= len(unit) <= q.UNIT_MAX:
+        return None
+    found = cache.allocs.get(exp)
+    if found is None:
+        return None
+    variant, enrolled = found.assign(unit)
+    return orjson.dumps({"variant": variant, "enrolled": enrolled, "revision": found.revision})
