@@ -36,7 +36,7 @@ router = APIRouter()
 WIDGET_JS = FsPath(__file__).parent / "static" / "widget.js"
 ALLOCATION_TTL = 1.0  # seconds a process keeps the allocations before reading them again
 KEY_TTL = 5.0  # seconds a valid API key is trusted without a lookup (disabling takes ≤ 5 s)
-WIDGET_RATE = 30  # widget posts per address per minute
+WIDGET_RATE = 600  # widget posts per address per minute (a contact centre may share one NAT)
 
 
 class _Cache:
