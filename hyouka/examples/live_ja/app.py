@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import json
 import importlib.util
 import logging
 import os
@@ -96,11 +97,11 @@ def create_app(hyouka_url: str, api_key: str, widget_key: str, kind: str | None 
             params=dict(spec.params),
         )
         result = await providers["local"].generate(request)
-        return result.text.strip()
+        return str(result.text).strip()
 
     @app.get("/", response_class=HTMLResponse)
     def page(operator: str = "op1") -> str:
-        return (
+        return str(
             '<!doctype html><html lang="ja"><head><meta charset="utf-8">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
             "<title>オペレーター画面</title>"
@@ -122,7 +123,7 @@ def create_app(hyouka_url: str, api_key: str, widget_key: str, kind: str | None 
             "document.getElementById('f').addEventListener('submit', async (e) => {"
             "e.preventDefault();"
             "const r = await fetch('/draft', {method: 'POST', headers: {'Content-Type': "
-            f"'application/json'}}, body: JSON.stringify({{operator: {operator!r}, "
+            f"'application/json'}}, body: JSON.stringify({{operator: {json.dumps(operator)}, "
             "message: document.getElementById('m').value})});"
             "const d = await r.json(); const div = document.createElement('div');"
             "div.setAttribute('data-hyouka-output', d.output_id); div.textContent = d.text;"

@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
-    from app import EXPERIMENT, create_app
+    from app import EXPERIMENT, create_app  # type: ignore[import-not-found]
 
     from hyouka import humans
     from hyouka.api import Workspace
@@ -121,9 +121,10 @@ def main(argv: list[str] | None = None) -> int:
     hyouka = f"http://127.0.0.1:{args.hyouka_port}"
     servers = [Server(hyouka_app(ws.store, ws.name, config=ws.project), args.hyouka_port)]
     servers[0].start()  # hyouka first: the app's client fetches the allocation at once
-    servers.append(Server(create_app(hyouka, api_key, widget_key, args.model), args.app_port))
+    operator_app = create_app(hyouka, api_key, widget_key, args.model)
+    servers.append(Server(operator_app, args.app_port))
     servers[1].start()
-    client = servers[1].server.config.app.state.client
+    client = operator_app.state.client
     client.refresh()
     rng = random.Random(args.seed)
     operators = [(f"op{i:03d}-{tag}", rng.random() < 0.7) for i in range(args.operators)]
