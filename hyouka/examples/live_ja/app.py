@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import html
-import json
 import importlib.util
+import json
 import logging
 import os
 import secrets
