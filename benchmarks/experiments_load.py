@@ -32,7 +32,7 @@ import aiohttp
 import yaml
 
 sys.path.insert(0, str(Path(__file__).parent))
-from web_load import PG_DEFAULT, drop_schema, free_port, pct, pg_schema, start_server
+from web_load import PG_DEFAULT, cpu_seconds, drop_schema, free_port, pct, pg_schema, start_server
 
 
 def make_project(root: Path, url: str) -> str:
@@ -68,17 +68,23 @@ def bench_in_process(calls: int) -> dict[str, float]:
     )  # fmt: skip
     client = Client("http://127.0.0.1:9", "hk_x", start=False, max_buffer=calls + 10)
     client._allocs = {"tone": a}
-    units = [f"user-{i}" for i in range(calls)]
-    started = time.perf_counter()
-    for u in units:
-        client.assign("tone", u)
-    with_log = (time.perf_counter() - started) / calls * 1e6
-    started = time.perf_counter()
-    for u in units:
-        client.assign("tone", u, log_exposure=False)
-    bare = (time.perf_counter() - started) / calls * 1e6
-    assert client.pending == calls
-    return {"assign_us": with_log, "assign_no_log_us": bare}
+    units = [f"user-{i}" for i in range(calls // 5)]
+    logged: list[float] = []
+    bare: list[float] = []
+    for _ in range(5):  # best and median of 5 rounds: the machine is shared
+        started = time.perf_counter()
+        for u in units:
+            client.assign("tone", u)
+        logged.append((time.perf_counter() - started) / len(units) * 1e6)
+        started = time.perf_counter()
+        for u in units:
+            client.assign("tone", u, log_exposure=False)
+        bare.append((time.perf_counter() - started) / len(units) * 1e6)
+    return {
+        "assign_us": min(logged),
+        "assign_us_median": sorted(logged)[2],
+        "assign_no_log_us": min(bare),
+    }
 
 
 async def open_loop(base: str, key: str, rate: float, duration: float) -> dict[str, Any]:
@@ -169,8 +175,13 @@ def bench_db(db: str, args: argparse.Namespace) -> dict[str, Any]:
             server = start_server(root, url, port, 1)
             base = f"http://127.0.0.1:{port}"
             try:
+                cpu0 = cpu_seconds(server.pid)
                 assign = asyncio.run(open_loop(base, key, args.rate, args.duration))
+                cpu1 = cpu_seconds(server.pid)
                 events = ingest(base, key, args.events, url)
+                cpu2 = cpu_seconds(server.pid)
+                assign["server_cpu_us"] = (cpu1 - cpu0) / max(1, assign["sent"] + 50) * 1e6
+                events["server_cpu_us"] = (cpu2 - cpu1) / max(1, events["events"]) * 1e6
             finally:
                 server.terminate()
                 server.wait(timeout=30)
@@ -188,10 +199,12 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=50_000)
     parser.add_argument("--calls", type=int, default=200_000)
     args = parser.parse_args()
+    print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     local = bench_in_process(args.calls)
     print(
-        f"in-process assign: {local['assign_us']:.2f} µs/call with the exposure buffered, "
-        f"{local['assign_no_log_us']:.2f} µs without (target ≤ 10 µs)"
+        f"in-process assign: {local['assign_us']:.2f} µs/call with the exposure buffered "
+        f"(median of 5 rounds {local['assign_us_median']:.2f}), {local['assign_no_log_us']:.2f} "
+        f"µs without (target ≤ 10 µs)"
     )
     for db in ["sqlite", "postgres"] if args.db == "both" else [args.db]:
         r = bench_db(db, args)
@@ -199,12 +212,14 @@ def main() -> None:
         print(
             f"{db}: POST /api/assign at {a['rate']:.0f}/s over {a['sent']} requests: "
             f"p50 {a['p50_ms']:.2f} ms, p99 {a['p99_ms']:.2f} ms, max {a['max_ms']:.1f} ms, "
-            f"{a['errors']} errors (target p99 < 10 ms at 500/s)"
+            f"{a['errors']} errors; server CPU {a['server_cpu_us']:.0f} µs/request "
+            f"(target p99 < 10 ms at 500/s)"
         )
         print(
             f"{db}: ingestion {e['events_per_s']:,.0f} events/s ({e['events']:,} sent, "
             f"{e['stored']:,} stored, {e['lost']} lost, {e['duplicated']} duplicated, "
-            f"{e['retries']} retried batches) (target ≥ 5,000/s, 0 lost)"
+            f"{e['retries']} retried batches; server CPU {e['server_cpu_us']:.0f} µs/event) "
+            f"(target ≥ 5,000/s, 0 lost)"
         )
 
 

@@ -213,6 +213,9 @@ def test_analysis_cli_and_dashboard_read_what_was_sent(live: Live) -> None:
         unit_variant = Allocation.from_json(live.ws.experiments.allocations()[0]).assign("op1")[0]
         labels = [c.variant for g in pending for c in g.complaints if "長すぎる" in g.label]
         assert labels and all(str(v).startswith(unit_variant + "@") for v in labels), labels
+        page_ja = live.ws.reports.build(lang="ja")
+        assert "ライブ実験" in page_ja and "concise は polite より `accepted`" in page_ja
+        assert "concise is better than polite on `accepted`" in live.ws.reports.build(lang="en")
         runner = CliRunner()
         url = live.ws.store.engine.url.render_as_string(hide_password=False)
         args = ["experiments", "show", "tone", "-p", str(live.root)]

@@ -97,6 +97,14 @@ EN: dict[str, str] = {
     "triggered": "Complaints each variant still triggers",
     "triggered_none": "triggers no accepted complaint check",
     "failing": "{failed}/{n} samples fail",
+    "experiments": "Live experiments",
+    "experiments_help": (
+        "Variants shown to real users by hash; each verdict comes from an anytime-valid "
+        "sequential test with intervals clustered by the randomisation unit "
+        "(docs/experiments.md)."
+    ),
+    "experiments_none": "No live experiment in this project.",
+    "experiment_units": "Units",
     "speed": "Loop speed",
     "speed_help": (
         "From a complaint to the first variant version that passes its check. Median time to "
@@ -211,6 +219,13 @@ JA: dict[str, str] = {
     "triggered": "各バリアントがまだ該当する苦情",
     "triggered_none": "採用済みの苦情チェックにすべて合格",
     "failing": "{n} サンプル中 {failed} 件が不合格",
+    "experiments": "ライブ実験",
+    "experiments_help": (
+        "実ユーザーにハッシュで割り当てたバリアント。判定は何度見ても有効な逐次検定、区間は"
+        "ランダム化の単位でクラスタ化（docs/experiments.md）。"
+    ),
+    "experiments_none": "このプロジェクトにライブ実験はありません。",
+    "experiment_units": "単位数",
     "speed": "改善の速さ",
     "speed_help": (
         "苦情から、そのチェックに合格する最初のバリアントのバージョンまで。修正までの時間の"
