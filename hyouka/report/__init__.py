@@ -11,9 +11,8 @@ nothing (its Content-Security-Policy forbids it).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
-
 from pathlib import Path
+from typing import Any
 
 from hyouka.report.data import ReportData, gather
 from hyouka.report.render import render
