@@ -33,8 +33,10 @@ def _write(root: Path, experiment: object) -> Path:
         ({"variants": ["a", "b"], "weights": {"z": 1}}, "experiments.tone", "unknown variant"),
         ({"variants": ["a", "b"], "unit": "device"}, "experiments.tone.unit", "user"),
         ({"variants": ["a", "b"], "ramp": 0}, "experiments.tone.ramp", "greater than 0"),
-        ({"variants": ["a", "b"], "outcomes": {"h": {"kind": "value"}}}, "experiments.tone.outcomes.h", "better"),
-        ({"variants": ["a", "b"], "guardrails": [{"metric": "nope"}]}, "experiments.tone", "guardrail metric 'nope'"),
+        ({"variants": ["a", "b"], "outcomes": {"h": {"kind": "value"}}},
+         "experiments.tone.outcomes.h", "better"),
+        ({"variants": ["a", "b"], "guardrails": [{"metric": "nope"}]},
+         "experiments.tone", "guardrail metric 'nope'"),
         ({"variants": ["a", "b"], "colour": "red"}, "experiments.tone.colour", "unknown field"),
     ],
 )  # fmt: skip

@@ -21,8 +21,7 @@ from sqlalchemy import func, select
 from hyouka.cli.main import cli
 from hyouka.client import Client
 from hyouka.experiments.queries import count_events
-from hyouka.store.schema import judgments
-from hyouka.store.schema_experiments import experiment_events
+from hyouka.store.schema import experiment_events, judgments
 
 
 @pytest.fixture

@@ -71,6 +71,7 @@ def test_the_front_doors_surface() -> None:
         "Workspace", "schema_revisions", "upgrade_schema",
     ]  # fmt: skip
     facades = {"campaigns", "people", "api_keys", "judgments", "feedback", "reports"}
+    facades |= {"experiments", "widget_keys"}
     assert public(Front) == facades
     assert public(Workspace) == facades | {
         "open", "name", "close", "run", "arun", "score", "runs", "get_run", "show", "errors",

@@ -23,11 +23,12 @@ from hyouka.errors import NotFoundError
 from hyouka.experiments import allocation as alloc
 from hyouka.experiments.spec import ExperimentConfig, experiment_name_problem
 from hyouka.humans.people import HumanEvalError
-from hyouka.store.schema import judgments, variants
-from hyouka.store.schema_experiments import (
+from hyouka.store.schema import (
     experiment_events,
     experiment_revisions,
     experiments,
+    judgments,
+    variants,
     widget_keys,
 )
 from hyouka.store.store import Store

@@ -349,5 +349,9 @@ check_proposals = Table(
     Index("ix_check_proposals_project_root", "project", "root_id"),
 )
 
-# 0010: live experiments and the feedback widget's keys (their own module)
-from hyouka.store import schema_experiments as _schema_experiments  # noqa: E402,F401
+# 0010: live experiments and the feedback widget's keys (defined in their own module)
+from hyouka.store.schema_experiments import define as _define_experiments  # noqa: E402
+
+experiments, experiment_revisions, experiment_events, widget_keys = _define_experiments(
+    metadata, utcnow
+)
