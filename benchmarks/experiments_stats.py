@@ -63,10 +63,11 @@ def main() -> None:
                          ("effect +0.03", 0.3, 0.33), ("effect +0.07", 0.3, 0.37)):  # fmt: skip
         started = time.perf_counter()
         r = scenario(rng, args.reps, args.units, pa, pb, args.step, args.tau)
+        covered = "—" if pa == pb else f"{r['covered_at_stop'] * 100:.1f}%"
         print(
             f"{name}: decided {r['decided'] * 100:.1f}% of {args.reps} · covered at stop "
-            f"{r['covered_at_stop'] * 100:.1f}% · median stop {r['median_stop_units']:.0f} "
-            f"units ({time.perf_counter() - started:.1f} s)"
+            f"{covered} · median stop {r['median_stop_units']:.0f} units "
+            f"({time.perf_counter() - started:.1f} s)"
         )
 
 

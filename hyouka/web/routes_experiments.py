@@ -436,7 +436,6 @@ def experiment_stop(
 
 _JSON_HEADERS = [
     (b"content-type", b"application/json"),
-    (b"cache-control", b"no-store"),
 ]
 
 
