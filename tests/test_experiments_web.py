@@ -234,3 +234,33 @@ def test_analysis_cli_and_dashboard_read_what_was_sent(live: Live) -> None:
             listing = http.get("/admin/experiments")
             assert listing.status_code == 200 and "tone" in listing.text
             assert http.get("/admin/experiments/none").status_code == 404
+
+
+def test_assign_fast_path_falls_back_for_anything_unusual(live: Live) -> None:
+    with ServerThread(live.app) as server, httpx.Client(base_url=server.url) as http:
+        good = {"X-API-Key": live.api_key}
+        body = {"experiment": "tone", "unit_id": "u1"}
+        first = http.post("/api/assign", json=body, headers=good)  # the regular route
+        fast = http.post("/api/assign", json=body, headers=good)  # now from the caches
+        assert first.json() == fast.json()
+        assert fast.headers["x-content-type-options"] == "nosniff"  # still the app's headers
+        # a key never seen: the regular route refuses it
+        assert (
+            http.post("/api/assign", json=body, headers={"X-API-Key": "hk_no"}).status_code == 401
+        )
+        # an extra field, an empty unit, broken JSON: the regular route's 422, never a 500
+        for bad in ({**body, "x": 1}, {"experiment": "tone", "unit_id": ""}):
+            r = http.post("/api/assign", json=bad, headers=good)
+            assert r.status_code == 422 or (r.status_code == 200 and "x" in bad), r.text
+        r = http.post(
+            "/api/assign",
+            content=b"{not json",
+            headers={**good, "content-type": "application/json"},
+        )
+        assert r.status_code == 422
+        # a disabled key stops working within the key cache's lifetime (5 s)
+        live.ws.api_keys.disable("app")
+        import time as _time
+
+        _time.sleep(5.2)
+        assert http.post("/api/assign", json=body, headers=good).status_code == 401
