@@ -86,5 +86,30 @@ def test_reweight_through_sync_moves_the_fewest_units(tmp_path: Path) -> None:
         ws.close()
 
 
+def test_cli_list_ramp_stop_start(tmp_path: Path) -> None:
+    root = _write(tmp_path, {"variants": ["a", "b"], "weights": {"a": 3, "b": 1}})
+    run = CliRunner()
+    out = run.invoke(cli, ["experiments", "list", "-p", str(root)])
+    assert out.exit_code == 0 and "not synced: tone" in out.output
+    assert "tone: created" in run.invoke(cli, ["experiments", "sync", "-p", str(root)]).output
+    out = run.invoke(cli, ["experiments", "start", "tone", "-p", str(root)])
+    assert "running · a 75% / b 25% · ramp 100%" in out.output
+    assert (
+        "ramp 20%" in run.invoke(cli, ["experiments", "ramp", "tone", "20", "-p", str(root)]).output
+    )
+    assert run.invoke(cli, ["experiments", "ramp", "tone", "0", "-p", str(root)]).exit_code == 2
+    assert "stopped" in run.invoke(cli, ["experiments", "stop", "tone", "-p", str(root)]).output
+    out = run.invoke(cli, ["experiments", "list", "--json", "-p", str(root)])
+    assert '"status": "stopped"' in out.output and '"ramp": 0.2' in out.output
+    out = run.invoke(cli, ["experiments", "show", "tone", "-p", str(root), "--lang", "en"])
+    assert out.exit_code == 0 and "No exposures yet" in out.output
+    out = run.invoke(cli, ["widgetkeys", "add", "page", "--origin", "ftp://x", "-p", str(root)])
+    assert out.exit_code == 2 and "is not an origin" in out.output
+    out = run.invoke(
+        cli, ["widgetkeys", "add", "page", "--origin", "https://App.example/", "-p", str(root)]
+    )
+    assert out.exit_code == 0 and "hkp_" in out.output and "https://app.example" in out.output
+
+
 def test_messages_in_both_languages() -> None:
     assert set(messages.EN) == set(messages.JA)

@@ -234,6 +234,20 @@ def test_analysis_cli_and_dashboard_read_what_was_sent(live: Live) -> None:
             listing = http.get("/admin/experiments")
             assert listing.status_code == 200 and "tone" in listing.text
             assert http.get("/admin/experiments/none").status_code == 404
+            assert 'href="/admin/experiments"' in http.get("/admin").text
+            # stop from the dashboard (the form's CSRF token), then start again
+            import re
+
+            csrf = re.search(r'name="csrf" value="([^"]+)"', listing.text)
+            assert csrf is not None
+            r = http.post("/admin/experiments/tone/stop", data={"csrf": csrf.group(1)})
+            assert r.status_code in (200, 303)
+            assert live.ws.experiments.get("tone").status == "stopped"
+            bad = http.post("/admin/experiments/tone/start", data={"csrf": "forged"})
+            assert bad.status_code == 400
+            assert live.ws.experiments.get("tone").status == "stopped"
+            http.post("/admin/experiments/tone/start", data={"csrf": csrf.group(1)})
+            assert live.ws.experiments.get("tone").status == "running"
 
 
 def test_assign_fast_path_falls_back_for_anything_unusual(live: Live) -> None:
