@@ -278,3 +278,43 @@ def test_assign_fast_path_falls_back_for_anything_unusual(live: Live) -> None:
 
         _time.sleep(5.2)
         assert http.post("/api/assign", json=body, headers=good).status_code == 401
+
+
+BAD_BODIES = [
+    b"",
+    b"null",
+    b"[]",
+    b'{"events": null}',
+    b'{"events": [1, 2]}',
+    b'{"events": [{"kind": "exposure"}]}',
+    b'{"events": [{"kind": "outcome", "experiment": "tone", "unit_id": "u", "metric": "m", '
+    b'"value": "high", "idempotency_key": "k"}]}',
+    b'{"events": [{"kind": "outcome", "experiment": "tone", "unit_id": "u\\u0000", "metric": '
+    b'"m", "value": 1, "idempotency_key": "k"}]}',
+    b'{"events": [{"kind": "outcome", "experiment": "tone", "unit_id": "\\ud800", "metric": '
+    b'"m", "value": 1, "idempotency_key": "k"}]}',
+    b'{"events": [{"kind": "outcome", "experiment": "tone", "unit_id": "u", "metric": "m", '
+    b'"value": 1e400, "idempotency_key": "k"}]}',
+    b'{"events": [{"kind": "exposure", "experiment": "tone", "unit_id": "u", "variant": "polite",'
+    b' "revision": 99999999999, "idempotency_key": "k"}]}',
+    b'{"events": [{"kind": "output", "experiment": "tone", "unit_id": "u", "idempotency_key": "k",'
+    b' "at": -5}]}',
+    b'{"experiment": ["tone"], "unit_id": {"a": 1}}',
+    b'{"output_ref": "", "thumb": "sideways"}',
+    b'{"output_ref": "o", "tags": ["' + b"x" * 200 + b'"]}',
+    b"\xff\xfe",
+]
+
+
+def test_bad_bodies_get_4xx_and_store_nothing(live: Live) -> None:
+    with ServerThread(live.app) as server, httpx.Client(base_url=server.url) as http:
+        h = {"X-API-Key": live.api_key, "content-type": "application/json"}
+        w = {"X-Hyouka-Key": live.widget_key, "Origin": "http://127.0.0.1:5555",
+             "content-type": "application/json"}  # fmt: skip
+        for body in BAD_BODIES:
+            for path, headers in (("/api/events", h), ("/api/assign", h),
+                                  ("/api/widget/feedback", w)):  # fmt: skip
+                r = http.post(path, content=body, headers=headers)
+                assert 400 <= r.status_code < 500, (path, body[:60], r.status_code, r.text[:200])
+    assert _events_in_store(live) == 0
+    assert live.app.state.hyouka.refused_values == 0
