@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from hyouka.bounds import NAME_MAX, SEED_MAX, name_problem
 from hyouka.errors import ConfigError, Location
+from hyouka.experiments.spec import ExperimentConfig
 from hyouka.humans.modes import CampaignMode
 from hyouka.yamlsource import SourceMap, load_yaml
 
@@ -145,6 +146,9 @@ class ProjectConfig(_Model):
     checks: list[CheckConfig] = Field(default_factory=list)
     judge_samples: int = Field(1, ge=1, le=20)
     human: HumanConfig = Field(default_factory=HumanConfig)
+    experiments: dict[str, ExperimentConfig] = Field(
+        default_factory=dict, description="live experiments (docs/experiments.md)"
+    )
 
     @field_validator("datasets", mode="before")
     @classmethod
@@ -161,7 +165,7 @@ class ProjectConfig(_Model):
             raise ValueError(problem)
         return value
 
-    @field_validator("providers", "variants", "datasets")
+    @field_validator("providers", "variants", "datasets", "experiments")
     @classmethod
     def _plain_keys(cls, value: dict[str, Any]) -> dict[str, Any]:
         for key in value:

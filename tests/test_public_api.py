@@ -80,6 +80,7 @@ def test_the_front_doors_surface() -> None:
         "imports",
         "traces",
     }
+    facades |= {"experiments", "widget_keys"}
     assert public(Front) == facades
     assert public(Workspace) == facades | {
         "open", "name", "close", "run", "arun", "score", "runs", "get_run", "show", "errors",

@@ -123,6 +123,7 @@ SECTIONS = [
     "judges",
     "complaints",
     "speed",
+    "experiments",
 ]
 
 

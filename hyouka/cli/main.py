@@ -45,6 +45,8 @@ COMMANDS = {
     "gate": "hyouka.cli.loop_cmds",
     "report": "hyouka.cli.loop_cmds",
     "traces": "hyouka.cli.trace_cmds",
+    "experiments": "hyouka.cli.experiment_cmds",
+    "widgetkeys": "hyouka.cli.experiment_cmds",
 }
 
 

@@ -12,6 +12,7 @@ the typed config (``human.overlap``, ``human.rubric``, ``seed``, …).
 - :mod:`hyouka.facades.loop`: complaints → checks (feedback), the gate, the report;
 - :mod:`hyouka.facades.imports`: outputs produced elsewhere (``hyouka import``).
 - :mod:`hyouka.facades.traces`: production traces received over OpenTelemetry.
+- :mod:`hyouka.facades.experiments`: live experiments and the widget's keys.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING
 from hyouka.facades.scope import Scope
 
 if TYPE_CHECKING:
+    from hyouka.facades.experiments import Experiments, WidgetKeys
     from hyouka.facades.humans import ApiKeys, Campaigns, Judgments, People
     from hyouka.facades.imports import Imports
     from hyouka.facades.loop import Feedback, Reports
@@ -83,3 +85,15 @@ class Front:
         from hyouka.facades.traces import Traces
 
         return Traces(self.scope)
+
+    @functools.cached_property
+    def experiments(self) -> Experiments:
+        from hyouka.facades.experiments import Experiments
+
+        return Experiments(self.scope)
+
+    @functools.cached_property
+    def widget_keys(self) -> WidgetKeys:
+        from hyouka.facades.experiments import WidgetKeys
+
+        return WidgetKeys(self.scope)

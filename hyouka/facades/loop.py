@@ -120,6 +120,10 @@ class Reports:
     def build(self, *, run: str = "latest", lang: str = "en", **options: Any) -> str:
         """The report of ``run`` as one HTML page (options of
         :func:`hyouka.report.build_report`: ``baseline``, ``gacha_metric``, …)."""
+        from hyouka.facades.experiments import Experiments
         from hyouka.report import build_report
 
+        if "experiments" not in options:
+            live = Experiments(self.scope)
+            options["experiments"] = [live.show(s.name) for s in live.list()]
         return build_report(self.scope.store, self.scope.name, run=run, lang=lang, **options)

@@ -6,6 +6,8 @@ flat JSON object ``{"key": "text with {fields}"}``, one file per locale, ``en.js
 different places (:data:`DOMAINS`):
 
 - ``cli``: the terminal (``hyouka/i18n/cli/``), used through :mod:`hyouka.i18n.cli`;
+- ``experiments``: the live experiments' verdicts, shown by the CLI, the dashboard and the
+  report (``hyouka/i18n/experiments/``), used through :mod:`hyouka.experiments.messages`;
 - ``report``: the HTML report (``hyouka/i18n/report/``), used through :mod:`hyouka.report.i18n`;
 - ``web``: the web app's pages and scripts (``hyouka/web/i18n/``), used through
   :mod:`hyouka.web.i18n`.
@@ -36,6 +38,7 @@ LANGS: tuple[Lang, ...] = ("en", "ja")
 # domain -> (package, folder inside it) holding en.json and ja.json
 DOMAINS: dict[str, tuple[str, str]] = {
     "cli": ("hyouka.i18n", "cli"),
+    "experiments": ("hyouka.i18n", "experiments"),
     "report": ("hyouka.i18n", "report"),
     "web": ("hyouka.web", "i18n"),
 }

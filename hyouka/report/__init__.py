@@ -10,7 +10,9 @@ nothing (its Content-Security-Policy forbids it).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from hyouka.report.data import ReportData, gather
 from hyouka.report.render import render
@@ -28,9 +30,13 @@ def build_report(
     css_href: str | None = None,
     back_href: str | None = None,
     back_label: str = "",
+    experiments: Sequence[Any] = (),
 ) -> str:
-    """The report of ``run`` as one HTML string (see :func:`hyouka.report.render.render`)."""
+    """The report of ``run`` as one HTML string (see :func:`hyouka.report.render.render`).
+
+    ``experiments``: live experiments' analyses to show (``ws.reports.build`` passes them)."""
     data = gather(store, project, run, baseline, gacha_metric)
+    data.experiments = list(experiments)
     return render(data, lang, css_href=css_href, back_href=back_href, back_label=back_label)
 
 

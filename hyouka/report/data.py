@@ -77,6 +77,8 @@ class ReportData:
     triggered: dict[str, list[Triggered]] = field(default_factory=dict)
     # section -> why it is empty: a message key of hyouka.report.i18n, or an error's text
     notes: dict[str, str] = field(default_factory=dict)
+    # live experiments (hyouka.experiments.analysis.ExperimentReport), given by the caller
+    experiments: list[Any] = field(default_factory=list)
 
 
 def _is_complaint(label: str) -> bool:

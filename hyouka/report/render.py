@@ -34,6 +34,7 @@ SECTIONS = (
     ("judges", "judge_human"),
     ("complaints", "complaints"),
     ("speed", "speed"),
+    ("experiments", "experiments"),
 )
 
 

@@ -353,3 +353,9 @@ check_proposals = Table(
 
 # 0006: imported files (defined in hyouka/store/schema_import.py, on this MetaData)
 imports = schema_import.define(metadata, utcnow)
+# 0010: live experiments and the feedback widget's keys (defined in their own module)
+from hyouka.store.schema_experiments import define as _define_experiments  # noqa: E402
+
+experiments, experiment_revisions, experiment_events, widget_keys = _define_experiments(
+    metadata, utcnow
+)

@@ -35,6 +35,7 @@ from hyouka.web import (
     routes_admin,
     routes_api,
     routes_auth,
+    routes_experiments,
     routes_judge,
     routes_loop,
     routes_otlp,
@@ -101,10 +102,14 @@ def create_app(
         config=config,
     )  # fmt: skip
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
-    for module in (routes_auth, routes_judge, routes_admin, routes_api, routes_loop, routes_otlp):
+    for module in (
+        routes_auth, routes_judge, routes_admin, routes_api, routes_loop, routes_otlp,
+        routes_experiments,
+    ):  # fmt: skip
         app.include_router(module.router)
     _add_meta_routes(app)
     _add_error_handlers(app)
+    app.add_middleware(routes_experiments.AssignFastPath)  # inside the guard and the headers
     app.add_middleware(RequestGuard, default_locale=settings.default_locale)
     app.add_middleware(SecurityHeaders)
     return app
