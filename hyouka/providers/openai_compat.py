@@ -10,6 +10,12 @@ from typing import Any
 
 import orjson
 
+from hyouka.convo.messages import (
+    openai_message,
+    openai_tool_calls,
+    openai_tools,
+    tool_choice_openai,
+)
 from hyouka.errors import ConfigError, ProviderResponseError
 from hyouka.providers.base import (
     BaseProvider,
@@ -64,6 +70,14 @@ def api_key_from_env(env_name: str | None, provider: str) -> str | None:
     return key
 
 
+def _messages(request: GenerateRequest) -> list[dict[str, Any]]:
+    # Plain turns keep their historical shape (the prompt keys of stored runs stay the same).
+    return [
+        openai_message(m) if m.tool_calls or m.tool_call_id or m.name else m.as_dict()
+        for m in request.messages
+    ]
+
+
 class OpenAICompatProvider(BaseProvider):
     """POST {base_url}/chat/completions."""
 
@@ -92,8 +106,12 @@ class OpenAICompatProvider(BaseProvider):
     def build_body(self, request: GenerateRequest) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": request.model or self.model,
-            "messages": [m.as_dict() for m in request.messages],
+            "messages": _messages(request),
         }
+        if request.tools:
+            body["tools"] = openai_tools(request.tools)
+            if request.tool_choice is not None:
+                body["tool_choice"] = tool_choice_openai(request.tool_choice)
         for key, value in request.params.items():
             if key in PASSTHROUGH or key.startswith("extra_"):
                 body[key.removeprefix("extra_")] = value
@@ -114,7 +132,9 @@ class OpenAICompatProvider(BaseProvider):
     def parse(self, data: Any, body: dict[str, Any], latency_ms: float) -> Generation:
         try:
             choice = data["choices"][0]
-            text = choice["message"].get("content") or ""
+            message = choice["message"]
+            text = message.get("content") or ""
+            calls = openai_tool_calls(message)
         except (KeyError, IndexError, TypeError, AttributeError):
             raise ProviderResponseError(
                 f"{self.url} answered without choices[0].message: {str(data)[:200]}",
@@ -133,6 +153,7 @@ class OpenAICompatProvider(BaseProvider):
             finish_reason=choice.get("finish_reason"),
             raw_request=body,
             raw_response=data,
+            tool_calls=calls,
         )
 
     async def aclose(self) -> None:

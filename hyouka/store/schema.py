@@ -27,6 +27,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from hyouka.store import schema_convo
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -348,3 +350,6 @@ check_proposals = Table(
     _created(),
     Index("ix_check_proposals_project_root", "project", "root_id"),
 )
+
+# 0009: conversations and tool calls (hyouka/store/schema_convo.py)
+sample_conversations, judgment_turns = schema_convo.define(metadata)
