@@ -494,3 +494,59 @@ def test_simulated_conversation_is_reproducible_and_differs_across_samples(
     assert reasons <= {"goal", "gave_up", "max_turns"}
     got = _scores(ws1)
     assert ("sim1", "goal") in got
+
+
+def _judging_responder(body: dict[str, Any]) -> Any:
+    from hyouka.testing.fake_calls import default_responder
+
+    text = json.dumps(body.get("messages"), ensure_ascii=False)
+    if "採点者" in text:
+        return '{"reason": "丁寧", "score": 4}'
+    return default_responder(body)
+
+
+def test_judges_see_the_conversation_tool_calls_and_results(tmp_path: Path) -> None:
+    rows = [
+        {
+            "id": "loop",
+            "tools": TOOLS,
+            "messages": [
+                {"role": "user", "content": "荷物が届きません"},
+                {"role": "assistant", "content": "注文番号をお願いします"},
+                {"role": "user", "content": 'A1234 [[call:lookup_order {"order_id": "A1234"}]]'},
+            ],
+        }
+    ]
+    with FakeServer() as srv:
+        srv.set_responder(_judging_responder)
+        cfg = {
+            "name": "judged",
+            "providers": {"srv": {"type": "openai", "base_url": srv.base_url, "model": "f"}},
+            "variants": {"agent": {"app": "agent_app:answer", "provider": "srv"}},
+            "checks": [
+                {"type": "judge-dialogue", "judge": "srv", "rubric": "顧客の問題を丁寧に解決したか",
+                 "metric": "dialogue"},
+                {"type": "judge-rubric", "judge": "srv", "metric": "elyza"},
+            ],
+        }  # fmt: skip
+        root = write_project(tmp_path, cfg, rows)
+        (root / "agent_app.py").write_text(AGENT, "utf-8")
+        ws = Workspace.open(root)
+        result = ws.run()
+        prompts = [c.last_user for c in srv.calls() if "採点者" in c.last_user]
+    assert result.progress.errors == 0
+    assert len(prompts) == 2
+    dialogue = next(p for p in prompts if "会話全体" in p)
+    assert "[0] ユーザー: 荷物が届きません" in dialogue
+    assert "[1] アシスタント: 注文番号をお願いします" in dialogue
+    assert 'ツール呼び出し lookup_order({"order_id": "A1234"})' in dialogue
+    assert "発送済み" in dialogue  # the tool's result
+    elyza = next(p for p in prompts if "会話全体" not in p)
+    assert "[1] アシスタント: 注文番号をお願いします" in elyza  # the question is the history
+    assert "lookup_order" in elyza  # the reply's tool call follows its text
+    got = _scores(ws)
+    assert got[("loop", "dialogue")] is None or got[("loop", "dialogue")] in (True, False)
+    with ws.store.engine.connect() as conn:
+        found = conn.execute(select(scores.c.metric, scores.c.value).where(scores.c.status == "ok"))
+        values = {r.metric: r.value for r in found}
+    assert values["dialogue"] == 4.0

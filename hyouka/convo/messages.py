@@ -417,3 +417,25 @@ def render_trajectory(turns: Sequence[Mapping[str, Any]], *, ja: bool = True) ->
             if "result" in c:
                 lines.append(f"    = {json.dumps(c['result'], ensure_ascii=False)}")
     return "\n".join(lines)
+
+
+def judge_conversation_vars(view: Any, question: str) -> tuple[str, str, str]:
+    """What a judge sees of a conversation sample: ``input`` (the turns before the reply),
+    ``output`` (the reply, its tool calls and their results after its text) and
+    ``conversation`` (every turn, the reply's included)."""
+    ja = True
+    history = list(view.case.messages or ())
+    if history:
+        from hyouka.scorers.metrics_text import japanese_ratio
+
+        ja = japanese_ratio(" ".join(str(t.get("content") or "") for t in history)) >= 0.3
+    reply: dict[str, Any] = {"role": "assistant", "content": view.output}
+    if view.tool_calls:
+        reply["tool_calls"] = [dict(c) for c in view.tool_calls]
+    whole = list(view.trajectory) if view.trajectory else [*history, reply]
+    question = render_trajectory(history, ja=ja) if history else question
+    output = view.output
+    if view.tool_calls:
+        calls = render_trajectory([{**reply, "content": ""}], ja=ja)
+        output = f"{output}\n{calls}" if output else calls
+    return question, output, render_trajectory(whole, ja=ja)

@@ -20,14 +20,21 @@ from sqlalchemy import func, select
 
 from hyouka.datasets import Case, case_from_mapping
 from hyouka.scorers.base import SampleView
-from hyouka.store.schema import dataset_cases, datasets, run_datasets, samples
-from hyouka.store.store import RunInfo, Store
+from hyouka.store.schema import (
+    dataset_cases,
+    datasets,
+    run_datasets,
+    sample_conversations,
+    samples,
+)
+from hyouka.store.store import CONVERSATION_COLUMNS, RunInfo, Store
 
 # The columns of a sample row tuple, in order.
 COLUMNS = (
     samples.c.id, samples.c.variant_id, samples.c.case_id, samples.c.sample_index,
     samples.c.status, samples.c.output, samples.c.latency_ms, samples.c.cost,
     samples.c.input_tokens, samples.c.output_tokens, samples.c.contexts,
+    *CONVERSATION_COLUMNS,
 )  # fmt: skip
 Row = tuple[Any, ...]
 
@@ -42,9 +49,14 @@ class StoredSample:
 
 
 def make_view(row: Row, cases: Mapping[int, Case], names: Mapping[int, str]) -> SampleView:
-    _, vid, cid, _, status, output, latency, cost, tin, tout, contexts = row
+    _, vid, cid, _, status, output, latency, cost, tin, tout, contexts = row[:11]
+    calls, trajectory, turns, stop, goal, to_goal = row[11:17]
+    conversation = None
+    if stop is not None:
+        conversation = {"turns": turns, "stop_reason": stop, "goal_reached": goal,
+                        "turns_to_goal": to_goal}  # fmt: skip
     return SampleView(output or "", cases[cid], status, latency, cost, tin, tout, contexts,
-                      names.get(vid, ""))  # fmt: skip
+                      names.get(vid, ""), calls, trajectory, conversation)  # fmt: skip
 
 
 @dataclass
@@ -86,12 +98,17 @@ def sample_rows(
     store: Store, run_id: int, low: int | None = None, high: int | None = None
 ) -> list[Row]:
     """The run's app sample rows (see COLUMNS), in id order, optionally ids in [low, high]."""
+    joined = samples.outerjoin(sample_conversations)
     if low is None or high is None:
-        query = select(*COLUMNS).where(samples.c.run_id == run_id, samples.c.role == "app")
+        query = (
+            select(*COLUMNS)
+            .select_from(joined)
+            .where(samples.c.run_id == run_id, samples.c.role == "app")
+        )
     else:
         # "run_id + 0" keeps the planner off the run_id index, so it walks the id range only
         # instead of every sample of the run for each chunk (SQLite and PostgreSQL alike).
-        query = select(*COLUMNS).where(
+        query = select(*COLUMNS).select_from(joined).where(
             samples.c.id.between(low, high), samples.c.run_id + 0 == run_id,
             samples.c.role == "app",
         )  # fmt: skip
