@@ -6,8 +6,8 @@ version, and old scores keep pointing at the old one. Variables: ``input`` (the 
 case's grading notes), ``rubric`` (the configured rubric), ``contexts`` (retrieved passages:
 ``id`` and ``text``), ``low``/``high`` (the scale), ``output_a``/``output_b`` (pairwise),
 ``conversation`` (a conversation case's turns and the reply, or a simulated dialogue, tool calls
-and results included; for such samples ``input`` is the turns so far and ``output`` lists the reply's tool
-calls after its text).
+and results included; for such samples ``input`` is the turns so far and ``output`` lists the
+reply's tool calls after its text).
 
 Sources:
 
