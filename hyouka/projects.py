@@ -8,7 +8,12 @@ from pathlib import Path
 
 from hyouka.errors import HyoukaError
 
-EXAMPLES = {"starter": "starter", "support-en": "support_en", "rag-ja": "rag_ja"}
+EXAMPLES = {
+    "starter": "starter",
+    "support-en": "support_en",
+    "rag-ja": "rag_ja",
+    "support-chat-ja": "support_chat_ja",
+}
 
 
 def copy_example(name: str, target: Path, force: bool = False) -> Path:

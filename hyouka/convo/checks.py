@@ -75,7 +75,8 @@ class ToolArgs(Check):
         "Every call of the tool `tool` (all tools, without it) has arguments that match "
         "`schema` (JSON Schema) or equal `equals` (`match: subset`: those keys only); with "
         "neither, they equal the arguments of the case's `expected_tool_calls` for that tool. "
-        "Fails when the tool was not called or its arguments were not valid JSON.",
+        "Fails when the tool was not called (skipped when the case's `expected_tool_calls` "
+        "do not name it) or its arguments were not valid JSON.",
         "tool のツール呼び出しの引数が schema（JSON スキーマ）に合う、または equals と等しい"
         "（どちらもなければケースの expected_tool_calls と等しい）。",
         negatable=False,
@@ -123,6 +124,11 @@ class ToolArgs(Check):
     def score(self, sample: SampleView) -> CheckResult:
         calls = [c for c in _calls(sample) if self._tool is None or c.get("name") == self._tool]
         if not calls:
+            expected_names = {str(e["name"]) for e in sample.case.expected_tool_calls or ()}
+            if sample.case.expected_tool_calls is not None and (
+                not expected_names or (self._tool and self._tool not in expected_names)
+            ):
+                return CheckResult(None, None, "the case expects no such call", "skipped")
             what = f"'{self._tool}'" if self._tool else "any tool"
             return CheckResult(0.0, False, f"{what} was not called")
         for call in calls:  # arguments that are not JSON fail whatever the rule

@@ -159,6 +159,26 @@ class AppContext:
         text = result if isinstance(result, str) else json.dumps(result, ensure_ascii=False)
         return {"role": "tool", "tool_call_id": call_id, "name": name, "content": text}
 
+    def call_tool(
+        self, name: str, arguments: Mapping[str, Any], tool: Callable[..., Any]
+    ) -> list[dict[str, Any]]:
+        """Run a tool the app chose itself (a router, not the model), recording the call and
+        its result like a model's: returns the assistant turn that calls it and the tool turn,
+        to append to the conversation."""
+        call_id = f"app_{len(self.tool_calls)}"
+        try:
+            result = tool(**arguments)
+        except Exception as exc:  # the tool's failure is part of the trajectory
+            result = {"error": f"{type(exc).__name__}: {exc}"}
+        self.tool_calls.append({"id": call_id, "name": name, "arguments": dict(arguments),
+                                "result": result})  # fmt: skip
+        text = result if isinstance(result, str) else json.dumps(result, ensure_ascii=False)
+        call = {"id": call_id, "name": name, "arguments": dict(arguments), "result": result}
+        return [
+            {"role": "assistant", "content": "", "tool_calls": [call]},
+            {"role": "tool", "tool_call_id": call_id, "name": name, "content": text},
+        ]
+
     def trajectory(self) -> list[dict[str, Any]] | None:
         """The last call's messages and its answer (the whole loop, when the app kept the
         conversation growing), tool results included."""
