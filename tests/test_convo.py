@@ -550,3 +550,38 @@ def test_judges_see_the_conversation_tool_calls_and_results(tmp_path: Path) -> N
         found = conn.execute(select(scores.c.metric, scores.c.value).where(scores.c.status == "ok"))
         values = {r.metric: r.value for r in found}
     assert values["dialogue"] == 4.0
+
+
+def test_conversations_round_trip_in_sqlite_and_postgres(tmp_path: Path, store_url: str) -> None:
+    """Tool calls, a trajectory and a simulated outcome stored and read back (cache and
+    rescoring) in both stores."""
+    rows = [
+        {"id": "t", "messages": [{"role": "user", "content": 'x [[call:lookup_order {"order_id": "A1234"}]]'}],
+         "expected_tool_calls": [{"name": "lookup_order", "arguments": {"order_id": "A1234"}}]},
+    ]  # fmt: skip
+    with FakeServer() as srv:
+        cfg = {
+            "name": "rt",
+            "providers": {"srv": {"type": "openai", "base_url": srv.base_url, "model": "f"}},
+            "variants": {"v": {"provider": "srv", "system": "s", "tools": TOOLS}},
+            "checks": [{"type": "tool-args", "tool": "lookup_order", "metric": "args"}],
+        }
+        root = write_project(tmp_path / "p", cfg, rows)
+        if store_url.startswith("postgresql"):
+            from hyouka.store.db import create, upgrade
+
+            upgrade(create(store_url))  # `hyouka db upgrade`: runs 0009 on PostgreSQL
+        ws = Workspace.open(root, store_url)
+        ws.run()
+        cached = ws.run(resume=None)
+        report = ws.score("latest")
+    assert cached.progress.cached == 1
+    assert report is not None
+    got = _conversation_rows(ws)
+    assert got["t#0"]["tool_calls"][0]["arguments"] == {"order_id": "A1234"}
+    with ws.store.engine.connect() as conn:
+        values = [
+            r.passed for r in conn.execute(select(scores.c.passed).where(scores.c.metric == "args"))
+        ]
+    assert values == [True, True]
+    ws.close()
