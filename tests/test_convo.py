@@ -553,12 +553,16 @@ def test_judges_see_the_conversation_tool_calls_and_results(tmp_path: Path) -> N
 
 
 def test_conversations_round_trip_in_sqlite_and_postgres(tmp_path: Path, store_url: str) -> None:
-    """Tool calls, a trajectory and a simulated outcome stored and read back (cache and
-    rescoring) in both stores."""
+    """Tool calls stored (migration 0009) and read back by the cache and by rescoring, in both
+    stores."""
+    call = '[[call:lookup_order {"order_id": "A1234"}]]'
     rows = [
-        {"id": "t", "messages": [{"role": "user", "content": 'x [[call:lookup_order {"order_id": "A1234"}]]'}],
-         "expected_tool_calls": [{"name": "lookup_order", "arguments": {"order_id": "A1234"}}]},
-    ]  # fmt: skip
+        {
+            "id": "t",
+            "messages": [{"role": "user", "content": f"x {call}"}],
+            "expected_tool_calls": [{"name": "lookup_order", "arguments": {"order_id": "A1234"}}],
+        }
+    ]
     with FakeServer() as srv:
         cfg = {
             "name": "rt",
