@@ -193,3 +193,69 @@ def test_a_mark_on_a_conversation_turn_is_stored_and_a_bad_turn_is_refused(
         (turn,) = conn.execute(select(judgment_turns)).mappings().all()
     assert (turn["turn"], turn["kind"], turn["side"]) == (2, "complaint", None)
     assert turn["text"] == "ご不便をおかけしております。注文番号を教えていただけますか。"
+
+
+def test_two_whole_simulated_dialogues_side_by_side_and_a_mark_inside_one(
+    tmp_path: Path,
+) -> None:
+    """A simulated dataset: each side shows its whole dialogue; a mark on a turn of one of
+    them is stored with that turn's index and side (HTTP only: the layout is the same
+    bubbles as above)."""
+    import httpx
+    from humans_env import form_fields
+
+    root = tmp_path / "sim"
+    (root / "data").mkdir(parents=True)
+    (root / "data" / "sim.jsonl").write_text(
+        json.dumps({"id": "s1", "simulate": {"persona": "急ぐ人", "goal": "配達日を知る",
+                                             "opening": "荷物はいつ届きますか"}},
+                   ensure_ascii=False) + "\n", "utf-8",
+    )  # fmt: skip
+    config = {
+        "name": "sim-ui",
+        "providers": {"fake": {"type": "echo"}, "user": {"type": "echo", "reply": "まだですか"}},
+        "variants": {
+            "zzone-secret": {"provider": "fake", "system": "s", "params": {"reply": "確認中です"}},
+            "zztwo-secret": {"provider": "fake", "system": "s", "params": {"reply": "明日です"}},
+        },
+        "datasets": {"sim": {"path": "data/sim.jsonl",
+                             "simulate": {"provider": "user", "max_turns": 2}}},
+    }  # fmt: skip
+    (root / "hyouka.yaml").write_text(yaml.safe_dump(config, allow_unicode=True), "utf-8")
+    with ThreadPoolExecutor(1) as pool:
+        ws = Workspace.open(root, f"sqlite:///{root / 'store.db'}")
+        run = pool.submit(ws.run).result().run
+    _person, token = humans.add_annotator(ws.store, "sim-ui", "op1", "operators")
+    campaign = humans.create_campaign(
+        ws.store, "sim-ui", run.id, CampaignSpec(name="sims", mode="pairwise", overlap=1, seed=1)
+    )
+    app = create_app(ws.store, "sim-ui", WebSettings())
+    try:
+        with ServerThread(app) as server, httpx.Client(base_url=server.url) as client:
+            client.get(f"/signin/{token}")
+            page = client.get(f"/c/{campaign.id}").text
+            # each side: opening (0), reply (1), user (2), reply (3)
+            for side in ("left", "right"):
+                assert page.count(f'id="turn-{side}-') == 4
+            assert "確認中です" in page and "明日です" in page and "まだですか" in page
+            form = form_fields(page)
+            sent = client.post(
+                form["action"],
+                data={"csrf": form["csrf"], "key": form["key"], "winner": "right",
+                      "mark_turn": "3", "mark_kind": "never", "mark_side": "left"},
+                follow_redirects=False,
+            )  # fmt: skip
+            assert sent.status_code == 303
+        from hyouka.store.schema import samples
+
+        with ws.store.engine.connect() as conn:
+            (row,) = conn.execute(select(judgments)).mappings().all()
+            (turn,) = conn.execute(select(judgment_turns)).mappings().all()
+            left_output = conn.execute(
+                select(samples.c.output).where(samples.c.id == row["left_sample_id"])
+            ).scalar()
+        left = "a" if row["left_sample_id"] == row["sample_a_id"] else "b"
+        assert (turn["turn"], turn["kind"], turn["side"]) == (3, "never", left)
+        assert turn["text"] == left_output and left_output in ("確認中です", "明日です")
+    finally:
+        ws.close()

@@ -195,6 +195,7 @@ def test_history_is_sent_as_messages_and_tool_calls_come_back(api: str) -> None:
                 _request('A1234 です [[call:lookup_order {"order_id": "A1234"}]]')
             )
             assert gen.tool_calls is not None
+            assert gen.finish_reason == ("tool_calls" if api == "openai" else "tool_use")
             (call,) = gen.tool_calls
             assert (call.name, call.arguments, call.error) == (
                 "lookup_order",
