@@ -88,6 +88,12 @@ class ItemView:
     conversation: tuple[Turn, ...] = ()
 
     @property
+    def has_conversation(self) -> bool:
+        """Turns, tool calls or a dialogue to show (the judging screen's conversation parts)."""
+        outs = [self.left] if self.right is None else [self.left, self.right]
+        return bool(self.conversation) or any(o.tool_calls or o.dialogue for o in outs)
+
+    @property
     def next_turn(self) -> int:
         """The index a mark on a candidate reply points at: the turn after the case's."""
         return len(self.conversation)
