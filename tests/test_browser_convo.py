@@ -128,6 +128,7 @@ def test_annotator_judges_two_replies_on_a_phone_and_marks_a_turn(
     assert "注文した加湿器がまだ届きません。" in bubbles.nth(1).inner_text()
     assert "2026-12-01 10:02" in bubbles.nth(1).inner_text()
     assert page.locator("#convo-title").inner_text() == "ここまでの会話"
+    assert not page.is_visible("#input-title")  # no vars: no empty input box
     # nothing wider than the phone
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, width
