@@ -590,3 +590,23 @@ def test_conversations_round_trip_in_sqlite_and_postgres(tmp_path: Path, store_u
         ]
     assert values == [True, True]
     ws.close()
+
+
+def test_a_prompt_template_is_not_checked_against_conversation_cases(tmp_path: Path) -> None:
+    """Conversation cases use a variant's system template only: its `prompt` reading a var
+    they lack is no preflight error; a single-turn case lacking it still is."""
+    from hyouka.errors import ConfigError
+
+    cfg = {
+        "name": "pf",
+        "providers": {"e": {"type": "echo"}},
+        "variants": {"v": {"provider": "e", "system": "窓口です", "prompt": "{{ question }}"}},
+    }
+    chat = {"id": "chat", "messages": [{"role": "user", "content": "こんにちは"}]}
+    ws = Workspace.open(write_project(tmp_path / "ok", cfg, [chat]))
+    result = ws.run()
+    assert result.progress.errors == 0
+    assert _conversation_rows(ws)["chat#0"]["output"] == "こんにちは"
+    mixed = write_project(tmp_path / "mixed", cfg, [chat, {"id": "flat", "vars": {"q": "x"}}])
+    with pytest.raises(ConfigError, match="'question' is undefined"):
+        Workspace.open(mixed).run()
