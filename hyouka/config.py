@@ -94,6 +94,11 @@ class VariantConfig(_Model):
     messages: list[MessageConfig] | None = None
     app: str | None = Field(None, description="module:function of a Python app")
     params: dict[str, Any] = Field(default_factory=dict)
+    tools: list[dict[str, Any]] | None = Field(
+        None,
+        description="tools the model may call: [{name, description, parameters: JSON Schema}] "
+        "(docs/conversations.md)",
+    )
     family: str | None = Field(
         None, max_length=NAME_MAX, description="replicates (e.g. fine-tune seeds) share one"
     )
@@ -102,8 +107,11 @@ class VariantConfig(_Model):
     @model_validator(mode="after")
     def _one_kind(self) -> VariantConfig:
         has_prompt = self.prompt is not None or self.messages is not None
-        if self.app is None and not has_prompt:
-            raise ValueError("give either 'prompt' (with 'provider') or 'app: module:function'")
+        if self.app is None and not has_prompt and self.system is None:
+            raise ValueError(
+                "give either 'prompt' (with 'provider') or 'app: module:function' "
+                "('system' alone: a variant for conversation cases)"
+            )
         if self.app is not None and has_prompt:
             raise ValueError("give 'prompt' or 'app', not both")
         if self.app is None and self.provider is None:
@@ -115,10 +123,33 @@ class VariantConfig(_Model):
         return self
 
 
+class SimulateConfig(_Model):
+    """Simulated conversations (docs/conversations.md): a simulated user, an LLM with each
+    case's ``simulate: {persona, goal}``, talks with the variant for up to ``max_turns``."""
+
+    provider: str = Field(description="provider of the simulated user (a name in providers)")
+    model: str | None = Field(None, max_length=300)
+    prompt: str | None = Field(
+        None,
+        description="the simulated user's system prompt (file or inline Jinja2: persona, "
+        "goal, language); default: hyouka's, in the case's language",
+    )
+    params: dict[str, Any] = Field(default_factory=dict)
+    max_turns: int = Field(6, ge=1, le=50, description="assistant turns at most")
+    language: Literal["ja", "en"] = Field("ja", description="when a case gives none")
+    goal_marker: str = Field("[[GOAL]]", min_length=1, description="the user says it: goal reached")
+    give_up_marker: str = Field("[[GIVE_UP]]", min_length=1, description="the user gives up")
+    goal_checks: list[CheckConfig] = Field(
+        default_factory=list,
+        description="deterministic checks on an assistant turn; all pass: goal reached",
+    )
+
+
 class DatasetConfig(_Model):
     path: str
     checks: list[CheckConfig] = Field(default_factory=list)
     description: str = ""
+    simulate: SimulateConfig | None = None
 
 
 class HumanConfig(_Model):
@@ -289,6 +320,16 @@ def load_config(root: Path | str = ".") -> Project:
 
 
 def _check_references(config: ProjectConfig, smap: SourceMap) -> None:
+    for name, dataset in config.datasets.items():
+        sim = dataset.simulate
+        if sim is not None and sim.provider not in config.providers:
+            known = ", ".join(sorted(config.providers)) or "none defined"
+            where = ("datasets", name, "simulate", "provider")
+            raise ConfigError(
+                f"unknown provider '{sim.provider}' (known: {known})",
+                smap.locate(where),
+                ".".join(where),
+            )
     for name, variant in config.variants.items():
         if variant.provider is not None and variant.provider not in config.providers:
             known = ", ".join(sorted(config.providers)) or "none defined"

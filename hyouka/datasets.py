@@ -4,6 +4,12 @@ A case has ``vars`` (template inputs), optional ``expected`` (one or several ref
 per-case ``checks``, an ``aspect`` (per-case rubric text), ``tags`` and ``gold_ids`` (the ids of
 the passages a retrieval step should find). Its id is given, or derived from its content.
 
+A conversation case also has ``messages`` (the turns so far; the variant answers the next
+assistant turn), and may list ``tools`` (JSON Schema), ``expected_tool_calls`` and a
+``simulate`` block (a simulated user's persona and goal): see hyouka/convo/messages.py and
+docs/conversations.md. Those fields enter a case's content (and hash) only when given, so
+single-turn cases keep their ids and cache keys.
+
 Loading never stops at the first bad row and never drops one silently: every bad row becomes
 a :class:`RowProblem` with its file and line, and :meth:`Dataset.raise_for_problems` reports
 them all at once. A file with no rows at all (empty, blank lines, a CSV header alone) is a
@@ -26,11 +32,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hyouka.bounds import NAME_MAX, text_problem
+from hyouka.bounds import _UNSTORABLE, NAME_MAX, text_problem
 from hyouka.errors import DatasetError, Location
 from hyouka.hashing import content_hash
 
-FIELDS = {"id", "vars", "expected", "checks", "aspect", "tags", "gold_ids", "metadata"}
+CONVO_FIELDS = ("messages", "tools", "expected_tool_calls", "simulate")
+FIELDS = {"id", "vars", "expected", "checks", "aspect", "tags", "gold_ids", "metadata"} | set(
+    CONVO_FIELDS
+)
 MAX_REPORTED = 20
 MAX_DEPTH = 100  # levels of nesting in one row (the store's JSON encoder stops at 255)
 MAX_ID_LENGTH = NAME_MAX  # the store's case key column
@@ -49,6 +58,11 @@ class Case:
     tags: tuple[str, ...] = ()
     gold_ids: tuple[str, ...] | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    # A conversation case: the turns so far (neutral form, hyouka/convo/messages.py), as a list
+    messages: list[dict[str, Any]] | None = None
+    tools: list[dict[str, Any]] | None = None
+    expected_tool_calls: list[dict[str, Any]] | None = None
+    simulate: Mapping[str, Any] | None = None  # persona, goal, language, opening, max_turns
 
     def content(self) -> dict[str, Any]:
         """Everything that identifies the case, as plain JSON-able data (do not mutate)."""
@@ -66,7 +80,15 @@ class Case:
             "tags": list(self.tags),
             "gold_ids": list(self.gold_ids) if self.gold_ids is not None else None,
             "metadata": dict(self.metadata),
+            **{name: value for name in CONVO_FIELDS if (value := getattr(self, name)) is not None},
         }
+
+    @functools.cached_property
+    def chat(self) -> tuple[Any, ...]:
+        """The conversation as provider :class:`~hyouka.providers.base.Message` s (built once)."""
+        from hyouka.convo.messages import to_messages
+
+        return to_messages(self.messages or ())
 
     @functools.cached_property
     def hash(self) -> str:
@@ -119,11 +141,13 @@ class Dataset:
 
 
 class _RowError(Exception):
-    """A problem with one row, raised inside the row parser (``column``: 0 when unknown)."""
+    """A problem with one row, raised inside the row parser (``column``: 0 when unknown;
+    ``path``: where inside the row, for formats that can name its own line)."""
 
-    def __init__(self, message: str, column: int = 0) -> None:
+    def __init__(self, message: str, column: int = 0, path: tuple[str | int, ...] = ()) -> None:
         super().__init__(message)
         self.column = column
+        self.path = path
 
 
 def _as_str_tuple(value: Any, name: str) -> tuple[str, ...]:
@@ -134,10 +158,38 @@ def _as_str_tuple(value: Any, name: str) -> tuple[str, ...]:
     raise _RowError(f"'{name}' must be a string or a list of strings")
 
 
+def _clean(value: Any, depth: int) -> bool:
+    """True when ``value`` surely breaks no limit: the fast path of :func:`check_value` for
+    plain parsed JSON/YAML (measured: 10,000 conversations of 10 turns load in 1.3 s of CPU
+    instead of 1.8 s). Recursion stops at MAX_DEPTH, so the stack stays small; False only means
+    "look closer"."""
+    kind = type(value)
+    if kind is str:
+        return _UNSTORABLE.search(value) is None
+    if kind is dict:
+        if depth >= MAX_DEPTH:
+            return False
+        for key, child in value.items():
+            if type(key) is not str or _UNSTORABLE.search(key) is not None:
+                return False
+            if not _clean(child, depth + 1):
+                return False
+        return True
+    if kind is list:
+        if depth >= MAX_DEPTH:
+            return False
+        return all(_clean(child, depth + 1) for child in value)
+    if kind is int:
+        return bool(-_INT_BOUND <= value < _INT_BOUND)
+    return value is None or kind is float or kind is bool
+
+
 def check_value(value: Any) -> None:
     """Raise ``_RowError`` if ``value`` (a parsed row) breaks a limit of the module docstring.
 
     Iterative, so that no nesting depth can exhaust the stack."""
+    if _clean(value, 0):
+        return
     stack: list[tuple[Any, str, int]] = [(value, "", 0)]
     while stack:
         item, where, depth = stack.pop()
@@ -196,6 +248,7 @@ def case_from_mapping(row: Mapping[str, Any]) -> Case:
     metadata = row.get("metadata") or {}
     if not isinstance(metadata, Mapping):
         raise _RowError("'metadata' must be a mapping")
+    convo = _convo_fields(row)
     case_id = row.get("id")
     if case_id is not None and (isinstance(case_id, bool) or not isinstance(case_id, str | int)):
         raise _RowError("'id' must be text or a number")
@@ -210,12 +263,40 @@ def case_from_mapping(row: Mapping[str, Any]) -> Case:
         tags=tags,
         gold_ids=gold_t,
         metadata=dict(metadata),
+        **convo,
     )
     if case_id is not None:
         return dataclasses.replace(body, id=str(case_id))
     # Hashed only when no id is given: ~15 µs a row, a tenth of loading 5,000 cases.
     derived = content_hash({k: v for k, v in body.content().items() if k != "id"}, 12)
     return dataclasses.replace(body, id=derived)
+
+
+def _convo_fields(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The conversation fields of a row, validated (hyouka/convo/messages.py)."""
+    if not any(name in row for name in CONVO_FIELDS):
+        return {}
+    from hyouka.convo.messages import (
+        ConvoError,
+        parse_case_simulate,
+        parse_expected_calls,
+        parse_messages,
+        parse_tools,
+    )
+
+    out: dict[str, Any] = {}
+    try:
+        if row.get("messages") is not None:
+            out["messages"] = parse_messages(row["messages"])
+        if row.get("tools") is not None:
+            out["tools"] = parse_tools(row["tools"])
+        if row.get("expected_tool_calls") is not None:
+            out["expected_tool_calls"] = parse_expected_calls(row["expected_tool_calls"])
+        if row.get("simulate") is not None:
+            out["simulate"] = parse_case_simulate(row["simulate"])
+    except ConvoError as exc:
+        raise _RowError(str(exc), path=exc.path) from None
+    return out
 
 
 def _rows_jsonl(path: Path, text: str) -> Iterator[tuple[int, Any | _RowError]]:
@@ -237,7 +318,9 @@ _CSV_LIST_FIELDS = {"expected", "tags", "gold_ids"}
 
 def _csv_cell(name: str, value: str) -> Any:
     stripped = value.strip()
-    if name in {"checks", "metadata"} or (name in _CSV_LIST_FIELDS and stripped.startswith("[")):
+    if name in {"checks", "metadata", *CONVO_FIELDS} or (
+        name in _CSV_LIST_FIELDS and stripped.startswith("[")
+    ):
         if not stripped:
             return None
         try:
@@ -323,7 +406,23 @@ def _rows_yaml(path: Path, text: str) -> Iterator[tuple[int, Any | _RowError]]:
         yield 1, _RowError("a YAML dataset must be a list of cases (or 'cases:' with a list)")
         return
     for i, row in enumerate(data):
-        yield smap.locate((*prefix, i)).line, row
+        yield smap.locate((*prefix, i)).line, _Located(row, smap, (*prefix, i))
+
+
+class _Located:
+    """A YAML row with its source map, so a problem deep inside it names its own line."""
+
+    __slots__ = ("base", "row", "smap")
+
+    def __init__(self, row: Any, smap: Any, base: tuple[str | int, ...]) -> None:
+        self.row, self.smap, self.base = row, smap, base
+
+    def line_of(self, path: tuple[str | int, ...]) -> tuple[int, int]:
+        for end in range(len(path), 0, -1):
+            found = self.smap.positions.get((*self.base, *path[:end]))
+            if found:
+                return int(found[0]), int(found[1])
+        return 0, 0
 
 
 _READERS = {".jsonl": _rows_jsonl, ".csv": _rows_csv, ".yaml": _rows_yaml, ".yml": _rows_yaml}
@@ -341,8 +440,10 @@ def load_dataset(name: str, path: Path) -> Dataset:
     dataset = Dataset(name=name, path=path, cases=[])
     seen: dict[str, int] = {}
     rows = 0
-    for line, row in reader(path, text):
+    for line, item in reader(path, text):
         rows += 1
+        located = item if isinstance(item, _Located) else None
+        row = located.row if located is not None else item
         where = Location(str(path), line, row.column if isinstance(row, _RowError) else 0)
         try:
             if isinstance(row, _RowError):
@@ -353,6 +454,10 @@ def load_dataset(name: str, path: Path) -> Dataset:
             if case.id in seen:
                 raise _RowError(f"duplicate id '{case.id}' (first at line {seen[case.id]})")
         except _RowError as exc:
+            if located is not None and exc.path:
+                deep_line, deep_column = located.line_of(exc.path)
+                if deep_line:
+                    where = Location(str(path), deep_line, deep_column)
             dataset.problems.append(RowProblem(where, str(exc)))
             continue
         seen[case.id] = line

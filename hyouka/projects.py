@@ -13,6 +13,7 @@ EXAMPLES = {
     "support-en": "support_en",
     "rag-ja": "rag_ja",
     "live-ja": "live_ja",
+    "support-chat-ja": "support_chat_ja",
 }
 
 

@@ -59,13 +59,46 @@ class VariantSpec:
     def version(self) -> str:
         return content_hash(self.identity, 12)
 
-    def render(self, case: Case) -> tuple[Message, ...]:
-        """The chat messages for ``case`` (empty for app variants)."""
+    tools: list[dict[str, Any]] = field(default_factory=list)  # the variant's own tools
+
+    def tools_for(self, case: Case) -> tuple[dict[str, Any], ...]:
+        """The tools the model may call for ``case``: the variant's, then the case's (a case's
+        tool replaces the variant's tool of the same name)."""
+        if not case.tools:
+            return tuple(self.tools)
+        mine = {t["name"] for t in case.tools}
+        return (*(t for t in self.tools if t["name"] not in mine), *case.tools)
+
+    def render(
+        self, case: Case, history: list[dict[str, Any]] | None = None
+    ) -> tuple[Message, ...]:
+        """The chat messages for ``case`` (empty for app variants).
+
+        A conversation case (``messages``, or ``history`` for a simulated one) gets the
+        variant's system template(s) and then its turns: the variant answers the next
+        assistant turn, and its ``prompt``/user templates are not used."""
         if not self._compiled:
             return ()
         values = case.as_template_vars()
+        if history is not None or case.messages:
+            from hyouka.convo.messages import to_messages
+
+            system = [(r, t) for r, t in self._compiled if r == "system"]
+            turns = case.chat if history is None else to_messages(history)
+            return (*self._render_all(system, values, case), *turns)
+        if all(role == "system" for role, _ in self._compiled):
+            raise TemplateError(
+                f"variant '{self.name}' has only a system prompt, which answers conversation "
+                f"cases (with 'messages'); case '{case.id}' has none: give the variant a "
+                "'prompt' or the case 'messages'"
+            )
+        return self._render_all(self._compiled, values, case)
+
+    def _render_all(
+        self, compiled: list[tuple[str, jinja2.Template]], values: dict[str, Any], case: Case
+    ) -> tuple[Message, ...]:
         out = []
-        for role, template in self._compiled:
+        for role, template in compiled:
             try:
                 out.append(Message(role, template.render(values)))
             except jinja2.UndefinedError as exc:
@@ -156,6 +189,16 @@ def resolve_variant(project: Project, name: str, config: VariantConfig) -> Varia
         "messages": messages,
         "params": config.params,
     }
+    tools: list[dict[str, Any]] = []
+    if config.tools:
+        from hyouka.convo.messages import ConvoError, parse_tools
+
+        try:
+            tools = parse_tools(config.tools)
+        except ConvoError as exc:
+            loc = (*base, "tools")
+            raise ConfigError(str(exc), project.locate(*loc), _dotted(loc)) from None
+        identity["tools"] = tools
     if config.app is not None:
         identity["app"] = config.app
         identity["app_source"] = _module_source_hash(project, config.app)
@@ -171,6 +214,7 @@ def resolve_variant(project: Project, name: str, config: VariantConfig) -> Varia
         app=config.app,
         family=config.family,
         identity=identity,
+        tools=tools,
     )
     spec._compiled = [
         (role, _compile(text, project, loc))

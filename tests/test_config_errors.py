@@ -108,7 +108,8 @@ DATASET_CASES = [
         '{"vars": {"q": 1}, "question": "x"}\n',
         [
             "a.jsonl:1: unknown field(s) question; put template inputs under 'vars' "
-            "(allowed: aspect, checks, expected, gold_ids, id, metadata, tags, vars)"
+            "(allowed: aspect, checks, expected, expected_tool_calls, gold_ids, id, messages, "
+            "metadata, simulate, tags, tools, vars)"
         ],
         0,
     ),

@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from hyouka.humans.assign import Assignment, assignment_from_row
 from hyouka.humans.campaigns import Campaign
 from hyouka.humans.people import HumanEvalError
-from hyouka.store.schema import assignments, campaign_items, judgments
+from hyouka.store.schema import assignments, campaign_items, judgment_turns, judgments
 from hyouka.store.store import Store
 from hyouka.store.tx import inserted_id, reading, run_write
 
@@ -66,6 +66,15 @@ class JudgmentInput:
     tags_right: Sequence[str] = ()
     highlight: str | None = None
     highlight_side: str | None = None  # left | right
+    # a conversation (issue 15): the turn a complaint or "never say this" mark points at
+    # (its index; a candidate reply is the turn after the case's, with its side)
+    mark_turn: int | None = None
+    mark_kind: str | None = None  # complaint | never
+    mark_side: str | None = None  # left | right: which candidate reply (or its dialogue)
+    mark_text: str | None = None  # the marked turn's text, filled by the server from the item
+
+
+MARK_KINDS = ("complaint", "never")
 
 
 @dataclass(frozen=True)
@@ -111,6 +120,12 @@ def _check(campaign: Campaign, data: JudgmentInput) -> None:
         raise HumanEvalError(
             f"the marked phrase is over {MAX_HIGHLIGHT} characters", "error.too_long"
         )
+    if data.mark_turn is not None and (
+        data.mark_turn < 0 or data.mark_kind not in MARK_KINDS
+        or data.mark_side not in (None, "left", "right")
+    ):  # fmt: skip
+        raise HumanEvalError("the marked turn is not one of this conversation's",
+                             "error.bad_turn")  # fmt: skip
     unknown = set(data.tags_left) | set(data.tags_right)
     unknown -= set(campaign.tags)
     if unknown:
@@ -209,6 +224,8 @@ def submit_judgment(
             raise HumanEvalError("these outputs are not this assignment's", "error.generic")
         row = judgment_row(campaign, assignment, shown, data)
         new_id = inserted_id(conn.execute(_INSERT, {**row, "supersedes_id": previous}))
+        if data.mark_turn is not None:
+            conn.execute(insert(judgment_turns), [turn_row(int(new_id), shown, data)])
         if previous is None:
             _mark_done(conn, assignment)
         return SubmitResult(int(new_id), supersedes_id=previous)
@@ -222,6 +239,18 @@ def submit_judgment(
         if earlier is None:
             raise
         return SubmitResult(earlier, duplicate=True)
+
+
+def turn_row(judgment_id: int, sides: ItemSides, data: JudgmentInput) -> dict[str, Any]:
+    """The ``judgment_turns`` row of a form's turn mark (side in item terms: a | b)."""
+    side = sides.to_item_side(data.mark_side) if data.mark_side else None
+    return {
+        "judgment_id": judgment_id,
+        "turn": data.mark_turn,
+        "kind": data.mark_kind,
+        "side": side,
+        "text": (data.mark_text or "")[:MAX_COMMENT] or None,
+    }
 
 
 def _by_key(conn: Connection, key: str) -> int | None:

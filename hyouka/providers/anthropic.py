@@ -8,6 +8,12 @@ from typing import Any
 
 import orjson
 
+from hyouka.convo.messages import (
+    anthropic_messages,
+    anthropic_tool_calls,
+    anthropic_tools,
+    tool_choice_anthropic,
+)
 from hyouka.errors import ProviderResponseError
 from hyouka.providers.base import (
     BaseProvider,
@@ -65,10 +71,14 @@ class AnthropicProvider(BaseProvider):
         body: dict[str, Any] = {
             "model": request.model or self.model,
             "max_tokens": 1024,
-            "messages": [m.as_dict() for m in request.messages if m.role != "system"],
+            "messages": anthropic_messages(request.messages),
         }
         if system:
             body["system"] = system
+        if request.tools:
+            body["tools"] = anthropic_tools(request.tools)
+            if request.tool_choice is not None:
+                body["tool_choice"] = tool_choice_anthropic(request.tool_choice)
         for key, value in request.params.items():
             if key in PASSTHROUGH:
                 body[key] = value
@@ -91,6 +101,7 @@ class AnthropicProvider(BaseProvider):
             text = "".join(
                 block.get("text", "") for block in data["content"] if block.get("type") == "text"
             )
+            calls = anthropic_tool_calls(data["content"])
         except (KeyError, TypeError, AttributeError):
             raise ProviderResponseError(
                 f"{self.url} answered without content blocks: {str(data)[:200]}", retryable=True
@@ -106,6 +117,7 @@ class AnthropicProvider(BaseProvider):
             finish_reason=data.get("stop_reason"),
             raw_request=body,
             raw_response=data,
+            tool_calls=calls,
         )
 
     async def aclose(self) -> None:

@@ -23,12 +23,49 @@ from hyouka.errors import ConfigError
 
 
 @dataclass(frozen=True)
-class Message:
-    role: str  # "system" | "user" | "assistant"
-    content: str
+class ToolCall:
+    """A tool call the model made (hyouka's neutral form; see hyouka/convo/messages.py).
 
-    def as_dict(self) -> dict[str, str]:
-        return {"role": self.role, "content": self.content}
+    ``arguments`` is the parsed JSON (usually an object); when the model wrote arguments that
+    are not valid JSON, it is None, ``raw`` keeps the text as written and ``error`` says why.
+    """
+
+    id: str
+    name: str
+    arguments: Any = None
+    raw: str | None = None
+    error: str | None = None
+    has_result: bool = False  # an app ran the tool: ``result`` is what it answered
+    result: Any = None
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": self.id, "name": self.name, "arguments": self.arguments}
+        if self.error is not None:
+            out["error"] = self.error
+            out["raw"] = self.raw
+        if self.has_result:
+            out["result"] = self.result
+        return out
+
+
+@dataclass(frozen=True)
+class Message:
+    role: str  # "system" | "user" | "assistant" | "tool"
+    content: str
+    name: str | None = None  # a speaker's name (OpenAI ``name``); a tool result's tool
+    tool_calls: tuple[ToolCall, ...] = ()  # an assistant turn's tool calls
+    tool_call_id: str | None = None  # a tool turn: the call it answers
+
+    def as_dict(self) -> dict[str, Any]:
+        """The neutral form: role and content, plus the other fields when they are set."""
+        out: dict[str, Any] = {"role": self.role, "content": self.content}
+        if self.name is not None:
+            out["name"] = self.name
+        if self.tool_calls:
+            out["tool_calls"] = [c.as_dict() for c in self.tool_calls]
+        if self.tool_call_id is not None:
+            out["tool_call_id"] = self.tool_call_id
+        return out
 
 
 @dataclass(frozen=True)
@@ -52,6 +89,9 @@ class GenerateRequest:
     sample_id: int | None = None
     repeat: int = 0
     target: str = ""
+    # Tools the model may call: {"name", "description", "parameters": JSON Schema}
+    tools: tuple[Mapping[str, Any], ...] = ()
+    tool_choice: Any = None  # "auto" | "none" | "required" | a tool name; None: the API's
 
 
 @dataclass
@@ -67,6 +107,11 @@ class Generation:
     finish_reason: str | None = None
     raw_request: Any = None
     raw_response: Any = None
+    tool_calls: list[ToolCall] | None = None  # the model's tool calls (all of an app's calls)
+    # The whole conversation of an agent loop or a simulated dialogue (neutral message dicts)
+    trajectory: list[dict[str, Any]] | None = None
+    # A simulated conversation's outcome: turns, stop_reason, goal_reached
+    conversation: dict[str, Any] | None = None
 
 
 def reject_unknown_params(

@@ -23,7 +23,7 @@ from typing import Any
 from hyouka.errors import HyoukaError, ProviderError, RateLimitedError
 from hyouka.providers.base import Generation
 from hyouka.providers.limits import backoff_delay
-from hyouka.store.store import SampleRecord
+from hyouka.store.store import CONVERSATION_FIELDS, SampleRecord
 
 
 @dataclass(slots=True)
@@ -118,7 +118,24 @@ def sample_record(
         request=gen.raw_request if keep_payloads else None,
         response=gen.raw_response if keep_payloads else None,
         scores=list(scores),
+        conversation=conversation_row(gen),
     )
+
+
+def conversation_row(gen: Generation) -> dict[str, Any] | None:
+    """A generation's ``sample_conversations`` columns; None when it has no tool call, no
+    trajectory and no simulated outcome (single-turn samples store nothing more)."""
+    if not gen.tool_calls and gen.trajectory is None and gen.conversation is None:
+        return None
+    conv = gen.conversation or {}
+    return {
+        "tool_calls": [c.as_dict() for c in gen.tool_calls] if gen.tool_calls else None,
+        "trajectory": gen.trajectory,
+        "turns": conv.get("turns"),
+        "stop_reason": conv.get("stop_reason"),
+        "goal_reached": conv.get("goal_reached"),
+        "turns_to_goal": conv.get("turns_to_goal"),
+    }
 
 
 def cached_record(
@@ -131,4 +148,6 @@ def cached_record(
         "output_tokens": hit["output_tokens"], "cost": hit["cost"],
         "contexts": hit.get("contexts"), "cached": True, "attempts": 0,
     }  # fmt: skip
-    return SampleRecord(row, scores=list(scores))
+    conversation = {name: hit.get(name) for name in CONVERSATION_FIELDS}
+    has_any = any(value is not None for value in conversation.values())
+    return SampleRecord(row, scores=list(scores), conversation=conversation if has_any else None)

@@ -9,6 +9,7 @@ functions get the governed provider as their LLM, so their model calls obey the 
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from hyouka.errors import ProviderTimeoutError, RateLimitedError
 from hyouka.hashing import content_hash
@@ -19,9 +20,15 @@ from hyouka.providers.limits import ProviderLimits
 def request_key(request: GenerateRequest) -> str:
     """The same for a request and each of its retries (the limiter tells a request's own 429s
     from a provider's overload by it); computed only when a call is refused."""
-    return content_hash(
-        [request.model, [m.as_dict() for m in request.messages], request.params, request.seed]
-    )
+    key: list[Any] = [
+        request.model,
+        [m.as_dict() for m in request.messages],
+        request.params,
+        request.seed,
+    ]
+    if request.tools:
+        key.append([dict(t) for t in request.tools])
+    return content_hash(key)
 
 
 class GovernedProvider:

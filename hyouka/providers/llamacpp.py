@@ -41,6 +41,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hyouka.convo.messages import (
+    openai_message,
+    openai_tool_calls,
+    openai_tools,
+    tool_choice_openai,
+)
 from hyouka.errors import ConfigError, MissingDependencyError, ProviderError
 from hyouka.providers.base import BaseProvider, GenerateRequest, Generation
 from hyouka.providers.llamacpp_engine import (
@@ -268,10 +274,20 @@ class LlamaCppProvider(BaseProvider):
 
     async def generate(self, request: GenerateRequest) -> Generation:
         body: dict[str, Any] = {
-            "messages": [message.as_dict() for message in request.messages],
+            "messages": [
+                openai_message(m) if m.tool_calls or m.tool_call_id else m.as_dict()
+                for m in request.messages
+            ],
             **completion_kwargs(request),
             "cache_prompt": self.settings.cache_prompt,
         }
+        if request.tools:
+            # llama.cpp's server takes OpenAI tools when its chat template knows tools (a
+            # model trained for them, e.g. Qwen 2.5 or Llama 3.1 GGUFs); it answers in the
+            # OpenAI format, parsed below. SmolLM2-135M's template has no tools.
+            body["tools"] = openai_tools(request.tools)
+            if request.tool_choice is not None:
+                body["tool_choice"] = tool_choice_openai(request.tool_choice)
         engine = await self.start()
         future = await asyncio.to_thread(engine.submit, body)
         answer: Answer = await asyncio.wrap_future(future)
@@ -294,6 +310,7 @@ def _generation(answer: Answer, raw_request: dict[str, Any]) -> Generation:
     choice = completion["choices"][0]
     usage = completion.get("usage") or {}
     return Generation(
+        tool_calls=openai_tool_calls(choice["message"]),
         text=choice["message"].get("content") or "",
         input_tokens=usage.get("prompt_tokens"),
         output_tokens=usage.get("completion_tokens"),

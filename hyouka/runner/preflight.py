@@ -200,14 +200,22 @@ def template_problems(
 ) -> list[tuple[ConfigError, bool]]:
     """(problem, whether every case of the dataset has it) for each template of the variant."""
     out: list[tuple[ConfigError, bool]] = []
-    for (_, text), (field_loc, path) in zip(variant.messages, variant.sources, strict=True):
+    configured = project.config.datasets.get(dataset.name)
+    simulated = configured is not None and configured.simulate is not None
+    for (role, text), (field_loc, path) in zip(variant.messages, variant.sources, strict=True):
         ast = _ENV.parse(text)
         reads = meta.find_undeclared_variables(ast) - set(_ENV.globals) - {"case"}
         if not reads:
             continue
+        # Conversation cases (and simulated dialogues) use a variant's system templates only.
+        cases = dataset.cases
+        if role != "system":
+            cases = [] if simulated else [c for c in dataset.cases if not c.messages]
+        if not cases:
+            continue
         template = _ENV.from_string(text)
-        for found in _missing(template, reads, dataset.cases):
-            every = found.count == len(dataset.cases) and found.failing == found.tried
+        for found in _missing(template, reads, cases):
+            every = found.count == len(cases) and found.failing == found.tried
             line = _first_line(ast, found.name) if found.name else 0
             location, where = _template_location(project, field_loc, path, line)
             message = _describe(found, dataset, every, where)

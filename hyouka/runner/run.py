@@ -42,6 +42,7 @@ from hyouka.store.store import RunInfo, SampleRecord, Store
 from hyouka.variants import VariantSpec, resolve_variants
 
 if TYPE_CHECKING:
+    from hyouka.convo.simulate import Simulator
     from hyouka.scorers.judge_runner import JudgeRunStats
 
 CHUNK = 256
@@ -111,6 +112,8 @@ class _Plan:
     seed: int
     fingerprint: str
     bad_rows: list[str]
+    # simulated datasets (hyouka/convo/simulate.py): name -> simulator version
+    simulated: dict[str, str] = field(default_factory=dict)
 
 
 def load_datasets(
@@ -189,17 +192,31 @@ def plan_run(project: Project, store: Store, options: RunOptions) -> _Plan:
     for ds in datasets:
         ds_id, case_ids = store.save_dataset(cfg.name, ds)
         stored_datasets.append((ds, ds_id, case_ids))
-    fingerprint = content_hash(
-        {
-            "project": cfg.name,
-            "variants": sorted(v.version for v, _ in stored_variants),
-            "datasets": sorted(ds.version for ds, _, _ in stored_datasets),
-            "samples": samples,
-            "seed": seed,
-        },
-        32,
-    )
-    return _Plan(project, stored_variants, stored_datasets, checks, samples, seed, fingerprint, bad)
+    simulated = _simulated(project, [ds.name for ds in datasets])
+    identity: dict[str, Any] = {
+        "project": cfg.name,
+        "variants": sorted(v.version for v, _ in stored_variants),
+        "datasets": sorted(ds.version for ds, _, _ in stored_datasets),
+        "samples": samples,
+        "seed": seed,
+    }
+    if simulated:
+        identity["simulated"] = simulated
+    fingerprint = content_hash(identity, 32)
+    return _Plan(
+        project, stored_variants, stored_datasets, checks, samples, seed, fingerprint, bad,
+        simulated,
+    )  # fmt: skip
+
+
+def _simulated(project: Project, names: Sequence[str]) -> dict[str, str]:
+    configured = project.config.datasets
+    found = {n: configured[n].simulate for n in names}
+    if not any(found.values()):
+        return {}
+    from hyouka.convo.simulate import simulator_version
+
+    return {n: simulator_version(project, sim) for n, sim in found.items() if sim is not None}
 
 
 def _cache_key(version: str, case: Case, index: int, seed: int) -> str:
@@ -211,6 +228,11 @@ def _iter_chunks(plan: _Plan) -> Iterator[list[_Work]]:
     # A variant's version hashes its identity: once per run, not once per sample.
     versions = {vid: variant.version for variant, vid in plan.variants}
     for ds, _ds_id, case_ids in plan.datasets:
+        sim = plan.simulated.get(ds.name)
+        if sim is not None:  # a simulated dialogue also depends on the simulated user
+            versions = {vid: f"{variant.version}+sim:{sim}" for variant, vid in plan.variants}
+        else:
+            versions = {vid: variant.version for variant, vid in plan.variants}
         for start in range(0, len(ds.cases), CHUNK):
             chunk: list[_Work] = []
             for case in ds.cases[start : start + CHUNK]:
@@ -252,6 +274,7 @@ class Runner:
             project, concurrency=self._concurrency, transport=options.transport
         )
         self.app_providers: dict[str, Provider] = {}
+        self.simulators: dict[str, Simulator] = {}
         self._rng = random.Random()
 
     @property
@@ -273,6 +296,13 @@ class Runner:
                 self.app_providers[variant.name] = PythonAppProvider(
                     variant.name, func, llm=llm, model=variant.model
                 )
+        if plan.simulated:
+            from hyouka.convo.simulate import Simulator
+
+            for name in plan.simulated:
+                sim = self.project.config.datasets[name].simulate
+                assert sim is not None
+                self.simulators[name] = Simulator(self.project, sim, self.pool.get(sim.provider))
 
     def _select_run(self, plan: _Plan) -> tuple[RunInfo, bool]:
         cfg = self.project.config
@@ -435,18 +465,34 @@ class Runner:
             if self.progress.done % 16 == 0:
                 self._notify()
 
-    def _request(self, work: _Work) -> GenerateRequest:
+    def _request(
+        self, work: _Work, history: list[dict[str, Any]] | None = None, seed: int | None = None
+    ) -> GenerateRequest:
+        case = work.case.content()
+        if history is not None:
+            case = {**case, "messages": history}
         return GenerateRequest(
-            messages=work.variant.render(work.case),
+            messages=work.variant.render(work.case, history),
             model=work.variant.model,
             params=work.variant.params,
-            seed=work.seed,
+            seed=work.seed if seed is None else seed,
             timeout=self.pool.policy(work.variant.provider).timeout,
-            case=work.case.content(),
+            case=case,
             sample_index=work.index,
+            tools=work.variant.tools_for(work.case),
         )
 
     async def _call(self, work: _Work, request: GenerateRequest) -> Generation:
+        simulator = self.simulators.get(work.dataset)
+        if simulator is None:
+            return await self._call_once(work, request)
+
+        async def answer(history: list[dict[str, Any]], seed: int) -> Generation:
+            return await self._call_once(work, self._request(work, history, seed))
+
+        return await simulator.run(work.case, work.seed, work.index, answer)
+
+    async def _call_once(self, work: _Work, request: GenerateRequest) -> Generation:
         variant = work.variant
         app = self.app_providers.get(variant.name)
         if app is None:
@@ -464,7 +510,9 @@ class Runner:
 
     async def _sample(self, work: _Work, plan: _Plan, run: RunInfo) -> SampleRecord:
         try:
-            request = self._request(work)
+            # a simulated dialogue starts from the case's turns, or from none
+            simulated = work.dataset in self.simulators
+            request = self._request(work, list(work.case.messages or ()) if simulated else None)
         except HyoukaError as exc:
             outcome = failed("error", str(exc))
         else:
@@ -487,7 +535,7 @@ class Runner:
         record = sample_record(
             self._key(work, run), outcome, keep_payloads=self.options.store_payloads
         )
-        record.scores = self._scores(work, plan, record.row)
+        record.scores = self._scores(work, plan, record.row, record.conversation)
         return record
 
     def _key(self, work: _Work, run: RunInfo) -> SampleKey:
@@ -495,10 +543,17 @@ class Runner:
             run.id, work.variant_id, work.case_id, work.index, work.seed, work.cache_key
         )
 
-    def _scores(self, work: _Work, plan: _Plan, row: dict[str, Any]) -> list[dict[str, Any]]:
+    def _scores(
+        self,
+        work: _Work,
+        plan: _Plan,
+        row: dict[str, Any],
+        conversation: dict[str, Any] | None = None,
+    ) -> list[dict[str, Any]]:
         checks: list[Check] = plan.checks.for_case(work.dataset, work.case.checks)
         if not checks:
             return []
+        conv = conversation or {}
         view = SampleView(
             output=row["output"] or "",
             case=work.case,
@@ -509,6 +564,9 @@ class Runner:
             output_tokens=row["output_tokens"],
             contexts=row["contexts"],
             variant=work.variant.name,
+            tool_calls=conv.get("tool_calls"),
+            trajectory=conv.get("trajectory"),
+            conversation=conv if conv.get("stop_reason") else None,
         )
         return score_sample(checks, view)
 
@@ -516,5 +574,5 @@ class Runner:
         self, work: _Work, run: RunInfo, plan: _Plan, hit: dict[str, Any]
     ) -> SampleRecord:
         record = cached_record(self._key(work, run), hit)
-        record.scores = self._scores(work, plan, record.row)
+        record.scores = self._scores(work, plan, record.row, record.conversation)
         return record

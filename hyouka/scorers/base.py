@@ -54,6 +54,11 @@ class SampleView:
     output_tokens: int | None = None
     contexts: Sequence[Mapping[str, Any]] | None = None
     variant: str = ""
+    # Conversations (hyouka/convo): the model's tool calls, the whole trajectory of an agent
+    # loop or simulated dialogue, and a simulation's outcome (turns, stop_reason, goal_reached)
+    tool_calls: Sequence[Mapping[str, Any]] | None = None
+    trajectory: Sequence[Mapping[str, Any]] | None = None
+    conversation: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,10 @@ A prompt's full text is part of its judge's version: editing one here makes a ne
 version, and old scores keep pointing at the old one. Variables: ``input`` (the question),
 ``output`` (the graded answer), ``reference`` (the case's expected answers), ``aspect`` (the
 case's grading notes), ``rubric`` (the configured rubric), ``contexts`` (retrieved passages:
-``id`` and ``text``), ``low``/``high`` (the scale), ``output_a``/``output_b`` (pairwise).
+``id`` and ``text``), ``low``/``high`` (the scale), ``output_a``/``output_b`` (pairwise),
+``conversation`` (a conversation case's turns and the reply, or a simulated dialogue, tool calls
+and results included; for such samples ``input`` is the turns so far and ``output`` lists the
+reply's tool calls after its text).
 
 Sources:
 
@@ -217,6 +220,39 @@ assistant B is better, "[[C]]" for a tie.
 [The start of assistant B's answer]
 {{ output_b }}
 [The end of assistant B's answer]
+"""
+
+DIALOGUE_JA = """\
+あなたは採点者です。以下の採点基準に従って、ユーザーとAIアシスタントの会話全体（ツール呼び出し\
+とその結果を含む）を{{ low }}から{{ high }}までの整数で採点してください。
+
+# 採点基準
+{{ rubric }}
+{% if aspect %}
+# この会話固有の採点基準
+{{ aspect }}
+{% endif %}
+# 会話
+{{ conversation }}
+
+次の形式の JSON だけを出力してください: {"reason": "採点の理由", "score": 整数}
+"""
+
+DIALOGUE_EN = """\
+You are a grader. Grade the whole conversation between the user and the AI assistant below \
+(tool calls and their results included) with an integer from {{ low }} to {{ high }}, \
+following the rubric.
+
+# Rubric
+{{ rubric }}
+{% if aspect %}
+# Notes for this conversation
+{{ aspect }}
+{% endif %}
+# Conversation
+{{ conversation }}
+
+Output only JSON of this form: {"reason": "why", "score": integer}
 """
 
 # preset -> (template, low, high); "custom" picks CUSTOM_JA or CUSTOM_EN by the rubric's language

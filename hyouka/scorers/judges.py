@@ -195,9 +195,17 @@ class JudgeCheck(AsyncCheck):
         if aspect_from and aspect_from != "aspect":
             aspect = view.case.vars.get(aspect_from) or view.case.metadata.get(aspect_from)
         key = self.spec.options.get("input")
+        question = case_input(view, None if key is None else str(key))
+        output = view.output
+        conversation = ""
+        if view.case.messages or view.trajectory or view.tool_calls:
+            from hyouka.convo.messages import judge_conversation_vars
+
+            question, output, conversation = judge_conversation_vars(view, question)
         return {
-            "input": case_input(view, None if key is None else str(key)),
-            "output": view.output,
+            "input": question,
+            "output": output,
+            "conversation": conversation,
             "reference": _reference(view),
             "aspect": "" if aspect is None else str(aspect),
             "rubric": self.rubric_text,
@@ -324,6 +332,34 @@ def _scale(value: Any) -> tuple[float, float]:
     return low, high
 
 
+class DialogueJudge(RubricJudge):
+    meta = _meta(
+        "judge-dialogue", "LLM judge: the whole conversation", "LLM 審査員：会話全体の採点",
+        "An LLM grades a whole conversation (a simulated dialogue's every turn, or a case's "
+        "turns and the reply, tool calls and results included) with `rubric:` (text or a "
+        "file, e.g. politeness or whether the customer's problem was solved) on `scale` "
+        "(default [1, 5]).",
+        "LLM が会話全体（シミュレーション会話の全ターン、またはケースの会話と応答。"
+        "ツール呼び出しと結果を含む）を rubric で採点する（丁寧さ・問題解決など）。",
+        value_type="rubric",
+        example={"type": "judge-dialogue", "judge": "gpt", "rubric": "顧客の問題を丁寧に解決したか",
+                 "threshold": 4},
+    )  # fmt: skip
+
+    def validate(self) -> None:
+        if not self.spec.options.get("rubric") and not self.spec.options.get("template"):
+            raise ValueError("check 'judge-dialogue' needs a 'rubric' (text or file)")
+        super().validate()
+
+    def _template_text(self, root: Path) -> str:
+        opts = self.spec.options
+        self._rubric = _read_text(str(opts["rubric"]), root) if opts.get("rubric") else ""
+        if opts.get("template"):
+            return _read_text(str(opts["template"]), root)
+        lang = opts.get("lang") or ("ja" if _is_japanese(self._rubric) else "en")
+        return jp.DIALOGUE_JA if lang == "ja" else jp.DIALOGUE_EN
+
+
 class ReferenceJudge(RubricJudge):
     meta = _meta(
         "judge-reference", "LLM judge: reference-guided grade", "LLM 審査員：参照回答つき採点",
@@ -433,5 +469,6 @@ class PairwiseJudge(JudgeCheck):
         return parse_pairwise(text)
 
 
-JUDGE_CHECKS: list[type[JudgeCheck]] = [RubricJudge, ReferenceJudge, FaithfulnessJudge,
-                                        PairwiseJudge]  # fmt: skip
+JUDGE_CHECKS: list[type[JudgeCheck]] = [
+    RubricJudge, ReferenceJudge, DialogueJudge, FaithfulnessJudge, PairwiseJudge,
+]  # fmt: skip

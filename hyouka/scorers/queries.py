@@ -19,17 +19,19 @@ from hyouka.store.schema import (
     datasets,
     judgments,
     run_datasets,
+    sample_conversations,
     samples,
     scores,
     variants,
 )
-from hyouka.store.store import Store
+from hyouka.store.store import CONVERSATION_COLUMNS, Store
 
 # The columns of a sample row tuple, in order (hyouka.scorers.run_samples.make_view reads it).
 SAMPLE_COLUMNS = (
     samples.c.id, samples.c.variant_id, samples.c.case_id, samples.c.sample_index,
     samples.c.status, samples.c.output, samples.c.latency_ms, samples.c.cost,
     samples.c.input_tokens, samples.c.output_tokens, samples.c.contexts,
+    *CONVERSATION_COLUMNS,
 )  # fmt: skip
 Row = tuple[Any, ...]
 
@@ -42,12 +44,17 @@ def sample_rows(
 ) -> list[Row]:
     """The run's app sample rows (see SAMPLE_COLUMNS), in id order, optionally ids in
     [low, high]."""
+    joined = samples.outerjoin(sample_conversations)
     if low is None or high is None:
-        query = select(*SAMPLE_COLUMNS).where(samples.c.run_id == run_id, samples.c.role == "app")
+        query = (
+            select(*SAMPLE_COLUMNS)
+            .select_from(joined)
+            .where(samples.c.run_id == run_id, samples.c.role == "app")
+        )
     else:
         # "run_id + 0" keeps the planner off the run_id index, so it walks the id range only
         # instead of every sample of the run for each chunk (SQLite and PostgreSQL alike).
-        query = select(*SAMPLE_COLUMNS).where(
+        query = select(*SAMPLE_COLUMNS).select_from(joined).where(
             samples.c.id.between(low, high), samples.c.run_id + 0 == run_id,
             samples.c.role == "app",
         )  # fmt: skip

@@ -40,9 +40,14 @@ class StoredSample:
 
 
 def make_view(row: Row, cases: Mapping[int, Case], names: Mapping[int, str]) -> SampleView:
-    _, vid, cid, _, status, output, latency, cost, tin, tout, contexts = row
+    _, vid, cid, _, status, output, latency, cost, tin, tout, contexts = row[:11]
+    calls, trajectory, turns, stop, goal, to_goal = row[11:17]
+    conversation = None
+    if stop is not None:
+        conversation = {"turns": turns, "stop_reason": stop, "goal_reached": goal,
+                        "turns_to_goal": to_goal}  # fmt: skip
     return SampleView(output or "", cases[cid], status, latency, cost, tin, tout, contexts,
-                      names.get(vid, ""))  # fmt: skip
+                      names.get(vid, ""), calls, trajectory, conversation)  # fmt: skip
 
 
 @dataclass

@@ -27,7 +27,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from hyouka.store import schema_import
+from hyouka.store import schema_convo, schema_import
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -359,3 +359,5 @@ from hyouka.store.schema_experiments import define as _define_experiments  # noq
 experiments, experiment_revisions, experiment_events, widget_keys = _define_experiments(
     metadata, utcnow
 )
+# 0009: conversations and tool calls (hyouka/store/schema_convo.py)
+sample_conversations, judgment_turns = schema_convo.define(metadata)

@@ -43,6 +43,7 @@ from hyouka.store.schema import (
     run_datasets,
     run_variants,
     runs,
+    sample_conversations,
     sample_payloads,
     samples,
     scores,
@@ -79,6 +80,15 @@ HEARTBEAT_SECONDS = 15.0
 STALE_SECONDS = 8 * HEARTBEAT_SECONDS
 
 
+# A sample's conversation columns, as the cache and the readers select them.
+CONVERSATION_COLUMNS = (
+    sample_conversations.c.tool_calls, sample_conversations.c.trajectory,
+    sample_conversations.c.turns, sample_conversations.c.stop_reason,
+    sample_conversations.c.goal_reached, sample_conversations.c.turns_to_goal,
+)  # fmt: skip
+CONVERSATION_FIELDS = tuple(c.name for c in CONVERSATION_COLUMNS)
+
+
 @dataclass
 class SampleRecord:
     """A finished sample on its way to the store, with its payloads and scores."""
@@ -87,6 +97,8 @@ class SampleRecord:
     request: Any = None
     response: Any = None
     scores: list[dict[str, Any]] = field(default_factory=list)
+    # tool calls, trajectory and a simulation's outcome (a sample_conversations row), if any
+    conversation: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -469,12 +481,14 @@ class Store:
             samples.c.output_tokens,
             samples.c.cost,
             samples.c.contexts,
+            *CONVERSATION_COLUMNS,
         )
         with self.engine.connect() as conn:
             for start in range(0, len(keys), 500):
                 chunk = list(keys[start : start + 500])
                 rows = conn.execute(
                     select(*cols)
+                    .select_from(samples.outerjoin(sample_conversations))
                     .where(samples.c.cache_key.in_(chunk), samples.c.status == "ok")
                     .order_by(samples.c.id)
                 )
@@ -523,6 +537,13 @@ class Store:
         ]
         if payloads:
             conn.execute(insert(sample_payloads), payloads)
+        conversations = [
+            {**rec.conversation, "sample_id": sid}
+            for rec, sid in zip(records, ids, strict=True)
+            if sid and rec.conversation
+        ]
+        if conversations:
+            conn.execute(insert(sample_conversations), conversations)
         score_rows = [
             {**s, "sample_id": sid}
             for rec, sid in zip(records, ids, strict=True)

@@ -132,7 +132,10 @@ class Call:
     client_gone: bool = False  # the client closed the connection before the answer
 
 
-Responder: TypeAlias = Callable[[dict[str, Any]], str]
+# A responder answers with text, or with a reply that makes tool calls:
+# {"content": "text or empty", "tool_calls": [{"name": "t", "arguments": {...} | "raw text"}]}
+Answer: TypeAlias = str | dict[str, Any]
+Responder: TypeAlias = Callable[[dict[str, Any]], Answer]
 FaultRule: TypeAlias = Callable[[Call], FaultSpec | None]
 
 
@@ -147,9 +150,44 @@ def _text_of(content: object) -> str:
 
 def _last_user(messages: list[Any]) -> str:
     for m in reversed(messages):
-        if isinstance(m, dict) and m.get("role") == "user":
+        if isinstance(m, dict) and m.get("role") == "user" and not _tool_results(m):
             return _text_of(m.get("content"))
     return ""
+
+
+def _tool_results(m: Mapping[str, Any]) -> list[str]:
+    """The tool results a message carries: an OpenAI ``tool`` turn, Anthropic blocks."""
+    if m.get("role") == "tool":
+        return [_text_of(m.get("content"))]
+    content = m.get("content")
+    if isinstance(content, list):
+        return [
+            _text_of(b.get("content"))
+            for b in content
+            if isinstance(b, dict) and b.get("type") == "tool_result"
+        ]
+    return []
+
+
+# [[call:NAME ARGS]] in the last user message: the fake model calls tool NAME with ARGS as
+# written (JSON, or anything else to test malformed arguments), when the request has tools.
+_CALL_MARKER = re.compile(r"\[\[call:([A-Za-z0-9_.-]+)(?: (.*?))?\]\]")
+
+
+def tool_call_reply(request: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The fake model's tool-call behaviour (see :func:`default_responder`), or None."""
+    messages = request.get("messages") or []
+    last = messages[-1] if messages and isinstance(messages[-1], dict) else {}
+    results = _tool_results(last)
+    if results:
+        return {"content": "ツール結果: " + " / ".join(results)[:400]}
+    if not request.get("tools"):
+        return None
+    calls = [
+        {"name": m.group(1), "arguments": m.group(2) or "{}"}
+        for m in _CALL_MARKER.finditer(_last_user(messages))
+    ]
+    return {"content": "", "tool_calls": calls} if calls else None
 
 
 def _prompt_text(body: Mapping[str, Any]) -> str:
@@ -166,8 +204,16 @@ def prompt_key(body: Mapping[str, Any]) -> str:
     return hashlib.blake2b(raw, digest_size=8).hexdigest()
 
 
-def default_responder(request: dict[str, Any]) -> str:
-    """``"回答: " + last user message`` (first 200 chars), plus ``" (seed=N)"`` when seeded."""
+def default_responder(request: dict[str, Any]) -> Answer:
+    """``"回答: " + last user message`` (first 200 chars), plus ``" (seed=N)"`` when seeded.
+
+    Tool calls: when the request offers ``tools`` and the last user message holds
+    ``[[call:NAME ARGS]]`` markers, the answer calls those tools with ARGS as written (not
+    parsed: malformed JSON goes out as it is); when the last message is a tool result, the
+    answer is ``"ツール結果: " + the result``."""
+    reply = tool_call_reply(request)
+    if reply is not None:
+        return reply
     text = "回答: " + _last_user(request.get("messages") or [])[:200]
     seed = request.get("seed")
     return text if seed is None else f"{text} (seed={seed})"

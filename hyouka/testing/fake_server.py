@@ -17,6 +17,13 @@ Endpoints
 The answer text comes from the script (a queue of replies) while it lasts, then from
 ``responder(request_json)``; the default responder is :func:`default_responder`.
 
+Tool calls (non-streaming formats of both APIs): a reply may be a dict ``{"content": text,
+"tool_calls": [{"name", "arguments": {...} or raw text, "id"?}]}``, sent as OpenAI
+``message.tool_calls`` (arguments as a JSON string, ``finish_reason: tool_calls``) or Anthropic
+``tool_use`` blocks (``stop_reason: tool_use``). The default responder calls tools when the
+prompt holds ``[[call:NAME ARGS]]`` and the request offers tools, and answers a tool result
+with ``"ツール結果: …"`` (see :func:`~hyouka.testing.fake_calls.default_responder`).
+
 Faults: the first that applies wins, checked in this order for each model call
   1. ``faults={call_index: spec}``: the 0-based index of the model call since start or reset;
   2. a marker ``[[fault:SPEC]]`` in the last user message, or ``[[fault:SPEC*N]]`` to fault only
@@ -37,6 +44,7 @@ import argparse
 import asyncio
 import collections
 import concurrent.futures
+import contextlib
 import ipaddress
 import signal
 import threading
@@ -45,6 +53,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 from hyouka.testing.fake_calls import (
+    Answer,
     Call,
     Fault,
     FaultRule,
@@ -89,7 +98,7 @@ class _State:
         self.model = model
         self.keep_calls = keep_calls
         self.responder: Responder = default_responder
-        self.script: collections.deque[str] = collections.deque()
+        self.script: collections.deque[Answer] = collections.deque()
         self.index_faults: dict[int, Fault] = {}
         self.rule: FaultRule | None = None
         self.capacity: int | None = None
@@ -147,12 +156,12 @@ class _State:
             self.faults[fault.label] += 1
         return fault
 
-    def answer(self, body: dict[str, Any]) -> str:
+    def answer(self, body: dict[str, Any]) -> Answer:
         if self.script:
             return self.script.popleft()
         text = self.responder(body)
-        if not isinstance(text, str):
-            raise TypeError(f"responder returned {type(text).__name__}, expected str")
+        if not isinstance(text, str | dict):
+            raise TypeError(f"responder returned {type(text).__name__}, expected str or dict")
         return text
 
     def end(self, call: Call, status: int | None) -> None:
@@ -228,23 +237,57 @@ def _error_body(status: int, message: str, anthropic: bool) -> bytes:
     return _dumps({"error": {"message": message, "type": kind, "param": None, "code": kind}})
 
 
-def _success(call: Call, answer: str, anthropic: bool, drop_answer: bool) -> bytes:
-    p_tok, c_tok = _ntokens(call.prompt), _ntokens(answer)
+def _tool_blocks(call: Call, calls: list[Any], anthropic: bool) -> list[dict[str, Any]]:
+    """A reply's tool calls in the API's format. OpenAI arguments are a JSON string (text
+    given as text goes out as written, malformed or not); Anthropic ``input`` is an object
+    (text that is JSON is parsed; other text goes out as a string, as a broken server's)."""
+    out = []
+    for i, c in enumerate(calls):
+        name = str(c.get("name", "")) if isinstance(c, dict) else str(c)
+        args = c.get("arguments", {}) if isinstance(c, dict) else {}
+        ident = str(c.get("id") or f"call_{call.index}_{i}") if isinstance(c, dict) else ""
+        if anthropic:
+            if isinstance(args, str):
+                with contextlib.suppress(ValueError):
+                    args = _loads(args.encode())
+            out.append({"type": "tool_use", "id": ident or f"toolu_{call.index}_{i}",
+                        "name": name, "input": args})  # fmt: skip
+        else:
+            text = args if isinstance(args, str) else _dumps(args).decode()
+            out.append({"id": ident or f"call_{call.index}_{i}", "type": "function",
+                        "function": {"name": name, "arguments": text}})  # fmt: skip
+    return out
+
+
+def _success(call: Call, reply: Answer, anthropic: bool, drop_answer: bool) -> bytes:
+    answer = reply if isinstance(reply, str) else str(reply.get("content") or "")
+    calls = [] if isinstance(reply, str) else list(reply.get("tool_calls") or [])
+    p_tok, c_tok = _ntokens(call.prompt), _ntokens(answer) + 8 * len(calls)
     if anthropic:
+        content: list[dict[str, Any]] = (
+            [{"type": "text", "text": answer}] if answer or not calls else []
+        )
+        content += _tool_blocks(call, calls, True)
         msg: dict[str, Any] = {
             "id": f"msg_fake_{call.index}", "type": "message", "role": "assistant",
-            "model": call.model, "content": [{"type": "text", "text": answer}],
-            "stop_reason": "end_turn", "stop_sequence": None,
+            "model": call.model, "content": content,
+            "stop_reason": "tool_use" if calls else "end_turn", "stop_sequence": None,
             "usage": {"input_tokens": p_tok, "output_tokens": c_tok},
         }  # fmt: skip
         if drop_answer:
             del msg["content"]
         return _dumps(msg)
+    message: dict[str, Any] = {
+        "role": "assistant",
+        "content": answer if answer or not calls else None,
+    }
+    if calls:
+        message["tool_calls"] = _tool_blocks(call, calls, False)
     out: dict[str, Any] = {
         "id": f"chatcmpl-fake-{call.index}", "object": "chat.completion",
         "created": int(time.time()), "model": call.model,
-        "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
-                     "message": {"role": "assistant", "content": answer}}],
+        "choices": [{"index": 0, "finish_reason": "tool_calls" if calls else "stop",
+                     "logprobs": None, "message": message}],
         "usage": {"prompt_tokens": p_tok, "completion_tokens": c_tok,
                   "total_tokens": p_tok + c_tok},
     }  # fmt: skip
@@ -254,7 +297,7 @@ def _success(call: Call, answer: str, anthropic: bool, drop_answer: bool) -> byt
 
 
 def _reply(
-    call: Call, fault: Fault | None, answer: str, anthropic: bool, keep: bool
+    call: Call, fault: Fault | None, answer: Answer, anthropic: bool, keep: bool
 ) -> tuple[int, bytes]:
     """The status and full HTTP response for a call whose outcome is not a dropped socket."""
     if fault is None or fault.kind == "slow":
@@ -440,7 +483,7 @@ class _Conn(asyncio.Protocol):
             self._respond(call, fault, answer, anthropic, keep)
 
     def _after_delay(
-        self, call: Call, fault: Fault | None, answer: str, anthropic: bool, keep: bool
+        self, call: Call, fault: Fault | None, answer: Answer, anthropic: bool, keep: bool
     ) -> None:
         self.busy = False
         self._respond(call, fault, answer, anthropic, keep)
@@ -448,7 +491,7 @@ class _Conn(asyncio.Protocol):
             self._drain()
 
     def _respond(
-        self, call: Call, fault: Fault | None, answer: str, anthropic: bool, keep: bool
+        self, call: Call, fault: Fault | None, answer: Answer, anthropic: bool, keep: bool
     ) -> None:
         st = self.state
         if self.closed:
@@ -619,7 +662,7 @@ class FakeServer:
     def set_responder(self, responder: Responder | None) -> None:
         self._state.responder = responder or default_responder
 
-    def set_script(self, replies: Iterable[str]) -> None:
+    def set_script(self, replies: Iterable[Answer]) -> None:
         """Replace the queue of scripted replies (used before the responder, one per answer)."""
         self._state.script = collections.deque(replies)
 

@@ -188,6 +188,9 @@ async def submit(
     tags_right: list[str] = Form([]),  # noqa: B008
     highlight: str = Form(""),
     highlight_side: Short = "",
+    mark_turn: Short = "",
+    mark_kind: Short = "",
+    mark_side: Short = "",
 ) -> Response:
     check_csrf(who, csrf)
     data = JudgmentInput(
@@ -200,6 +203,9 @@ async def submit(
         tags_right=tags_right,
         highlight=highlight,
         highlight_side=highlight_side or None,
+        mark_turn=_rating(mark_turn),
+        mark_kind=mark_kind or None,
+        mark_side=mark_side or None,
     )
     return await call_db(request, _submit, request, public_id, who, data)
 
@@ -208,6 +214,10 @@ def _submit(request: Request, public_id: str, who: Viewer, data: JudgmentInput) 
     campaign, assignment = _mine(request, public_id, who)
     ctx = web(request)
     view = item_view(ctx.store, assignment, ctx.cache)
+    if data.mark_turn is not None:
+        from hyouka.convo.judging import with_marked_text
+
+        data = with_marked_text(view, data)
     try:
         submit_judgment(ctx.store, campaign, public_id, who.id, data, view.sides)
     except HumanEvalError as exc:
@@ -218,6 +228,11 @@ def _submit(request: Request, public_id: str, who: Viewer, data: JudgmentInput) 
             "comment": data.comment or "",
             "highlight": data.highlight or "",
             "highlight_side": data.highlight_side,
+            "mark_turn": data.mark_turn
+            if data.mark_turn is not None and data.mark_turn >= 0
+            else None,
+            "mark_kind": data.mark_kind,
+            "mark_side": data.mark_side,
         }
         return _judge_page(
             request, campaign, assignment, who, exc.code, posted, data.idempotency_key
