@@ -9,7 +9,8 @@ method takes ``(store, project_name, project)``, and each default is resolved he
 the typed config (``human.overlap``, ``human.rubric``, ``seed``, …).
 
 - :mod:`hyouka.facades.humans`: campaigns, people, API keys, judgments;
-- :mod:`hyouka.facades.loop`: complaints → checks (feedback), the gate, the report.
+- :mod:`hyouka.facades.loop`: complaints → checks (feedback), the gate, the report;
+- :mod:`hyouka.facades.workbench`: runs, the case grid, compare, versions (``/team/``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from hyouka.facades.scope import Scope
 if TYPE_CHECKING:
     from hyouka.facades.humans import ApiKeys, Campaigns, Judgments, People
     from hyouka.facades.loop import Feedback, Reports
+    from hyouka.facades.workbench import Workbench
 
 __all__ = ["Front", "Scope"]
 
@@ -67,3 +69,10 @@ class Front:
         from hyouka.facades.loop import Reports
 
         return Reports(self.scope)
+
+    @functools.cached_property
+    def workbench(self) -> Workbench:
+        """The team's workbench: runs, the case grid, two variants compared, versions."""
+        from hyouka.facades.workbench import Workbench
+
+        return Workbench(self.scope)

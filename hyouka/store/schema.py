@@ -348,3 +348,5 @@ check_proposals = Table(
     _created(),
     Index("ix_check_proposals_project_root", "project", "root_id"),
 )
+
+from hyouka.store import schema_workbench as _schema_workbench  # noqa: E402, F401  (0008)

@@ -30,7 +30,14 @@ from hyouka.config import Project
 from hyouka.errors import NotFoundError
 from hyouka.humans import HumanEvalError, ItemCache, api_key_by_secret, session_annotator
 from hyouka.store.store import Store
-from hyouka.web import routes_admin, routes_api, routes_auth, routes_judge, routes_loop
+from hyouka.web import (
+    routes_admin,
+    routes_api,
+    routes_auth,
+    routes_judge,
+    routes_loop,
+    routes_team,
+)
 from hyouka.web.context import (
     BadRequest,
     Forbidden,
@@ -93,7 +100,7 @@ def create_app(
         config=config,
     )  # fmt: skip
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
-    for module in (routes_auth, routes_judge, routes_admin, routes_api, routes_loop):
+    for module in (routes_auth, routes_judge, routes_admin, routes_api, routes_loop, routes_team):
         app.include_router(module.router)
     _add_meta_routes(app)
     _add_error_handlers(app)

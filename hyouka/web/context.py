@@ -194,6 +194,13 @@ async def admin(who: Viewer = Depends(viewer)) -> Viewer:  # noqa: B008 - FastAP
     return who
 
 
+async def team(who: Viewer = Depends(viewer)) -> Viewer:  # noqa: B008 - FastAPI's idiom
+    """Admins and editors: the people who may see which variant wrote what (/team/)."""
+    if not who.annotator.is_team:
+        raise Forbidden("error.team_only")
+    return who
+
+
 def check_csrf(who: Viewer, sent: str | None) -> None:
     from hyouka.web.security import csrf_ok
 
