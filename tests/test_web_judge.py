@@ -266,7 +266,10 @@ def test_a_campaign_for_another_group_is_neither_listed_nor_served(env: Env) -> 
     home = operator.get("/").text
     assert f'href="/c/{env.campaign.id}"' in home and f'href="/c/{research.id}"' not in home
     refused = operator.get(f"/c/{research.id}")
-    assert refused.status_code == 403 and "この評価は別のグループの方が対象です" in refused.text
+    assert (
+        refused.status_code == 403
+        and "このキャンペーンは別のグループの方が対象です" in refused.text
+    )
     with env.store.engine.connect() as conn:
         handed_out = conn.execute(
             select(assignments.c.id).where(assignments.c.campaign_id == research.id)

@@ -66,6 +66,12 @@ class ProgressCache:
             self._data[campaign.id] = (now, fresh)
         return fresh
 
+    def forget(self, campaign_id: int) -> None:
+        """Drop a campaign's cached progress (this process just recorded a judgment in it:
+        the next screen must count it, or "you: 3 · everyone: 2" contradicts itself)."""
+        with self._lock:
+            self._data.pop(campaign_id, None)
+
 
 # A database closer than this (a trivial query's median round trip) is queried on the event loop.
 INLINE_MAX_ROUND_TRIP_MS = 0.5
