@@ -83,7 +83,9 @@ def test_runs_list_and_run_page_show_every_variant_and_the_grid(team: TeamEnv) -
     assert "<script>window.__pwned" not in page
     assert "&lt;script&gt;window.__pwned = 1&lt;/script&gt;" in page
     assert "<img src=x" not in page and "&lt;img src=x onerror=" in page
-    assert "\u202e逆順\u200b" in page  # kept as text (the browser test checks it shows inert)
+    # RTL override and zero-width space: shown as marks, never left to turn the line around
+    assert "\u202e" not in page and "\u200b" not in page
+    assert '⟦U+202E⟧</span>逆順<span class="ctl" title="U+200B">⟦U+200B⟧' in page
     # the reason a check failed is shown
     assert "contains" in page
 

@@ -136,6 +136,9 @@ def make_env() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    from hyouka.workbench.text import reveal
+
+    env.filters["reveal"] = reveal  # output text with its invisible characters shown (/team/)
     return env
 
 

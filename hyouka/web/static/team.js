@@ -129,9 +129,16 @@
     });
 })();
 
-// "All samples" of a grid cell, loaded when opened; every text set with textContent.
+// "All samples" of a grid cell, loaded when opened; every text set with textContent, each
+// invisible or direction-changing character shown as a mark (as the server does: reveal).
 (function () {
   "use strict";
+  var INVISIBLE = /[\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\u00ad\u061c]/g;
+  function shown(text) {
+    return String(text).replace(INVISIBLE, function (c) {
+      return "\u27e6U+" + c.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0") + "\u27e7";
+    });
+  }
   function el(tag, text, cls) {
     var node = document.createElement(tag);
     if (text !== undefined && text !== null) node.textContent = String(text);
@@ -153,7 +160,7 @@
             var head = "#" + s.index + (s.status !== "ok" ? " " + s.status_label : "") +
               (s.latency_ms !== null ? " · " + Math.round(s.latency_ms) + " ms" : "");
             block.appendChild(el("p", head, "sample-head"));
-            block.appendChild(el("div", s.text, s.status === "ok" ? "text out" : "text err"));
+            block.appendChild(el("div", shown(s.text), s.status === "ok" ? "text out" : "text err"));
             if (s.scores.length) {
               var list = el("ul", null, "scores");
               s.scores.forEach(function (sc) {
@@ -162,7 +169,7 @@
                 var mark = sc.passed === true ? "✓" : sc.passed === false ? "✗" : "·";
                 li.appendChild(el("span", mark + " " + sc.label, "sc-name"));
                 if (sc.passed === null && sc.value !== null) li.appendChild(el("span", " " + Number(sc.value).toFixed(2), "sc-val"));
-                if (sc.reason) li.appendChild(el("span", sc.reason, "sc-reason text"));
+                if (sc.reason) li.appendChild(el("span", shown(sc.reason), "sc-reason text"));
                 list.appendChild(li);
               });
               block.appendChild(list);
