@@ -310,13 +310,27 @@ def measure(url: str, label: str, repeat: int, browser: bool) -> bool:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--postgres", help="also measure on this PostgreSQL URL (empty schema)")
+    parser.add_argument(
+        "--postgres",
+        help="also measure on PostgreSQL: 'auto' (a new schema on the test server of "
+        "tests/pg.py, dropped afterwards) or the URL of an empty, migrated schema",
+    )
     parser.add_argument("--browser", action="store_true")
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="hyouka-workbench-sqlite-"))
     ok = measure(f"sqlite:///{root / 'store.db'}", "sqlite", args.repeat, args.browser)
-    if args.postgres:
+    if args.postgres == "auto":
+        from pg import temporary_schema
+
+        from hyouka.store import db
+
+        with temporary_schema("hyouka_bench") as url:
+            engine = db.create(url)
+            db.upgrade(engine)
+            engine.dispose()
+            ok = measure(url, "postgres", args.repeat, args.browser) and ok
+    elif args.postgres:
         ok = measure(args.postgres, "postgres", args.repeat, args.browser) and ok
     return 0 if ok else 1
 

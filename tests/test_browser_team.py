@@ -189,3 +189,28 @@ def test_admin_header_and_dashboard_links(
         assert abs(signout["y"] - brand["y"]) < 16, (size, brand, signout)
         page.screenshot(path=str(ARTIFACTS / f"team-admin-{size}.png"), full_page=False)
         context.close()
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_report_shows_example_outputs_and_fits_a_phone(
+    chromium: Any,  # noqa: F811
+    served: tuple[TeamEnv, ServerThread],
+    lang: str,
+) -> None:
+    e, _server = served
+    page_html = e.ws.reports.build(run=e.run_uid, lang=lang, baseline=VARIANTS[0])
+    assert 'id="examples"' in page_html
+    assert "<script>window.__pwned" not in page_html
+    for size in ("phone", "desktop"):
+        context = _context(chromium, size, lang)
+        page = context.new_page()
+        watch = Watch(page)
+        page.set_content(page_html)
+        assert page.locator("details.examples .example").count() >= 1
+        text = page.inner_text("#forest")
+        assert "<script>" in text  # zzscript-secret's output, shown as text
+        assert page.evaluate("typeof window.__pwned") == "undefined" and watch.dialogs == []
+        _no_sideways_scroll(page)
+        page.locator("#examples").scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / f"report-{size}-{lang}.png"), full_page=False)
+        context.close()

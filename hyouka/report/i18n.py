@@ -116,6 +116,14 @@ EN: dict[str, str] = {
     "note_no_judges": "no LLM judge verdicts on the items people judged",
     "note_no_overlap": "fewer than two people judged the same items",
     "note_no_complaints": "no complaints yet",
+    "examples": "Example outputs behind each difference",
+    "examples_help": (
+        "For each difference, the cases that push it the most (largest B − A the way it went), "
+        "with the first sample of each side."
+    ),
+    "example_title": "{b} vs {a} on {metric}",
+    "example_case": "case {case}: B − A {diff}",
+    "input": "Input",
 }
 
 JA: dict[str, str] = {
@@ -231,6 +239,14 @@ JA: dict[str, str] = {
     "note_no_judges": "人が判定した項目に LLM 審査員の判定がありません",
     "note_no_overlap": "同じ項目を判定した人が 2 人未満です",
     "note_no_complaints": "苦情はまだありません",
+    "examples": "差の根拠になった出力例",
+    "examples_help": (
+        "各差について、その向きに最も強く効いたケース(B − A が最も大きい順)と、両側の最初の"
+        "サンプルの出力です。"
+    ),
+    "example_title": "{metric} での {b} と {a}",
+    "example_case": "ケース {case}: B − A {diff}",
+    "input": "入力",
 }
 
 CATALOGS = {"en": EN, "ja": JA}

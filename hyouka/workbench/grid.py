@@ -207,7 +207,8 @@ def grid_page(
     pages = max(1, math.ceil(len(ids) / f.size))
     page = min(f.page, pages)
     chosen = ids[(page - 1) * f.size : page * f.size]
-    rows = build_rows(store, run_id, variant_ids, chosen, GRID_DIFF_CHARS if diffs else -1)
+    said = None if index is None else index.complained & set(chosen)
+    rows = build_rows(store, run_id, variant_ids, chosen, GRID_DIFF_CHARS if diffs else -1, said)
     for row in rows:
         row.why = why.get(row.case_id, "")
     if index is not None:
@@ -232,6 +233,7 @@ def build_rows(
     variant_ids: list[int],
     case_ids: list[int],
     diff_chars: int = GRID_DIFF_CHARS,
+    complained: set[int] | None = None,
 ) -> list[CaseRow]:
     """The rows of these cases, in this order, every sample with its newest scores."""
     by_id: dict[int, SampleView] = {}
@@ -254,7 +256,11 @@ def build_rows(
                 ScoreView(check, metric, value, passed, status, reason, judge is not None)
             )
     said: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for j in Q.page_complaints(store, list(by_id)):
+    # ``complained``: the cases known to have complaints (from the run's index), if known
+    asked = (
+        list(by_id) if complained is None else [s for s, c in case_of.items() if c in complained]
+    )
+    for j in Q.page_complaints(store, asked):
         for column in ("sample_a_id", "sample_b_id"):
             case_id = case_of.get(j[column]) if j[column] is not None else None
             if case_id is None:
