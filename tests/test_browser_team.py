@@ -214,3 +214,67 @@ def test_report_shows_example_outputs_and_fits_a_phone(
         page.locator("#examples").scroll_into_view_if_needed()
         page.screenshot(path=str(ARTIFACTS / f"report-{size}-{lang}.png"), full_page=False)
         context.close()
+
+
+@pytest.mark.parametrize(
+    ("size", "lang", "name"), [("desktop", "ja", "zzpg-desk"), ("phone", "en", "zzpg-phone")]
+)
+def test_playground_edit_try_save_run_campaign_then_judged_blind(
+    chromium: Any,  # noqa: F811
+    served: tuple[TeamEnv, ServerThread],
+    size: str,
+    lang: str,
+    name: str,
+) -> None:
+    e, server = served
+    context = _context(chromium, size, lang)
+    page = context.new_page()
+    watch = Watch(page)
+    page.goto(f"{server.url}/signin/{e.editor_token}")
+    page.goto(f"{server.url}/team")
+    page.click("#to-playground")
+    page.wait_for_selector("#pg-form")
+    page.fill("#pg-prompt", "質問: {{ question }}")
+    page.fill("#pg-params", f"reply: '<b>{size}</b> 新しい回答です: {{last}}'")
+    page.click("#pg-try")
+    page.wait_for_selector("#pg-results[data-done=yes]")
+    outputs = page.locator("#pg-results .out").all_inner_texts()
+    assert len(outputs) == 3 and all(f"<b>{size}</b> 新しい回答です: 質問:" in o for o in outputs)
+    assert page.locator("#pg-results b").count() == 0
+    page.screenshot(path=str(ARTIFACTS / f"team-playground-{size}-{lang}.png"), full_page=True)
+    # a template error is shown in place of the output, never a blank
+    page.fill("#pg-prompt", "{{ question.nosuch.deeper }}")
+    page.click("#pg-try")
+    page.wait_for_selector("#pg-results[data-done=yes]")
+    assert page.locator("#pg-results .err").count() >= 1
+    assert page.locator("#pg-results .err").first.inner_text().strip() != ""
+    page.fill("#pg-prompt", "質問: {{ question }}")
+    page.fill("#pg-name", name)
+    page.click("#pg-save")
+    page.wait_for_selector("#pg-saved")
+    saved = (e.root / "hyouka.yaml").read_text(encoding="utf-8")
+    assert f"  {name}:" in saved and "saved from the playground by henshu" in saved
+    page.click("#pg-run")
+    page.wait_for_selector("#job[data-status=finished]", timeout=60_000)
+    page.click("#job-campaign")
+    page.wait_for_selector("#job-opened")
+    page.screenshot(path=str(ARTIFACTS / f"team-playground-job-{size}-{lang}.png"), full_page=True)
+    context.close()
+
+    # the annotator judges the new variant's output, without its name
+    context = _context(chromium, size, lang)
+    page = context.new_page()
+    watch = Watch(page)
+    page.goto(f"{server.url}/signin/{e.annotator_token}")
+    page.locator("a.card", has_text="playground").last.click()
+    page.wait_for_selector("#judge-form")
+    texts = " ".join(page.locator(".output-text").all_inner_texts())
+    assert f"<b>{size}</b> 新しい回答です" in texts  # the new variant is one of the two sides
+    body = page.content()
+    assert name not in body and not any(v in body for v in VARIANTS)
+    assert page.locator(".output-text b").count() == 0
+    assert watch.dialogs == []
+    page.screenshot(
+        path=str(ARTIFACTS / f"team-playground-judged-{size}-{lang}.png"), full_page=False
+    )
+    context.close()

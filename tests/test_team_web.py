@@ -28,7 +28,7 @@ def team(db_url: str, tmp_path: Path) -> Iterator[TeamEnv]:  # noqa: F811
 
 def _team_paths(e: TeamEnv) -> list[str]:
     """Every GET route under /team/, its parameters filled with real values."""
-    values = {"ref": e.run_uid, "key": "q0", "name": VARIANTS[0]}
+    values = {"ref": e.run_uid, "key": "q0", "name": VARIANTS[0], "job_id": "nosuchjob"}
     paths = []
     from hyouka.web.routes_team import router
 
@@ -55,8 +55,15 @@ def test_annotators_get_403_on_every_workbench_page_and_api(team: TeamEnv) -> No
         # no variant named (but the one the person typed into the address themselves)
         assert not any(v in refused.text for v in VARIANTS if v not in path), path
         assert anonymous.get(path).status_code == 401, path
-        assert editor.get(path).status_code == 200, (path, editor.get(path).text[:500])
-        assert admin.get(path).status_code == 200, path
+        expected = 404 if "nosuchjob" in path else 200
+        assert editor.get(path).status_code == expected, (path, editor.get(path).text[:500])
+        assert admin.get(path).status_code == expected, path
+    from hyouka.web.routes_team import router
+
+    posts = [r.path for r in router.routes if "POST" in getattr(r, "methods", ())]
+    assert len(posts) >= 4, posts
+    for path in posts:
+        assert annotator.post(path, data={"csrf": "x"}).status_code == 403, path
     # an editor is not an admin: the campaign pages stay closed to them
     assert editor.get("/admin").status_code == 403
     # the header shows the workbench link to the team only

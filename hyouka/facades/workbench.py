@@ -24,6 +24,7 @@ from hyouka.workbench import queries as Q
 from hyouka.workbench.diff import Segment, changed_share, char_diff
 from hyouka.workbench.grid import CaseRow, GridFilter, GridPage, build_rows, grid_page
 from hyouka.workbench.index import IndexCache
+from hyouka.workbench.playground import Jobs
 
 if TYPE_CHECKING:
     from hyouka.analysis import CompareResult, MetricComparison, PairComparison
@@ -109,6 +110,7 @@ class Workbench:
         self._cache: dict[Any, tuple[float, Any]] = {}
         self._lock = threading.Lock()
         self.indexes = IndexCache(scope.store)
+        self.jobs = Jobs()  # background runs started from the playground
 
     # -- caching ----------------------------------------------------------------------------
 
