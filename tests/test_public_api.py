@@ -70,7 +70,7 @@ def test_the_front_doors_surface() -> None:
     assert importlib.import_module("hyouka.api").__all__ == [
         "Workspace", "schema_revisions", "upgrade_schema",
     ]  # fmt: skip
-    facades = {"campaigns", "people", "api_keys", "judgments", "feedback", "reports"}
+    facades = {"campaigns", "people", "api_keys", "judgments", "feedback", "reports", "workbench"}
     assert public(Front) == facades
     assert public(Workspace) == facades | {
         "open", "name", "close", "run", "arun", "score", "runs", "get_run", "show", "errors",

@@ -253,7 +253,7 @@ def test_finished_and_closed_campaigns_say_so(db_url: str, tmp_path: Path) -> No
         assert "There is nothing more for you" in done and "you judged 1 items" in done
         humans.set_campaign_status(e.store, e.project, e.campaign.id, "closed")
         other = signed_in(e.app, e.people[1][1], headers={"accept-language": "en"})
-        assert "This evaluation is closed" in other.get(f"/c/{e.campaign.id}").text
+        assert "This campaign is closed" in other.get(f"/c/{e.campaign.id}").text
         assert "nothing to judge right now" in other.get("/").text
         assert other.get("/c/99999").status_code == 404
 

@@ -7,6 +7,7 @@ samples, scores and complaints of that page's cases only. Nothing here loads a w
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -88,7 +89,7 @@ class Cell:
     def errors(self) -> int:
         return sum(1 for s in self.samples if s.status != "ok")
 
-    @property
+    @functools.cached_property
     def spread(self) -> bool:
         """The samples disagree: different outputs, or a check passing on some only."""
         ok = [s for s in self.samples if s.status == "ok"]
@@ -101,7 +102,7 @@ class Cell:
                     verdicts[sc.label].add(sc.passed)
         return any(len(v) > 1 for v in verdicts.values())
 
-    @property
+    @functools.cached_property
     def checks(self) -> list[tuple[str, int, int]]:
         """Per check: (label, samples passing, samples with a verdict)."""
         out: dict[str, list[int]] = {}
