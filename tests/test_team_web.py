@@ -182,3 +182,27 @@ def test_char_diff_works_on_japanese() -> None:
     assert ("del", "30") in kinds and ("ins", "14") in kinds
     assert "".join(s.text for s in segments if s.kind != "ins") == "返品は30日以内です。"
     assert "".join(s.text for s in segments if s.kind != "del") == "返品は14日以内でした。"
+
+
+def test_versions_diff_the_prompt_and_params_between_versions(team: TeamEnv) -> None:
+    import yaml
+
+    from hyouka.api import Workspace
+
+    path = team.root / "hyouka.yaml"
+    config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    config["variants"][VARIANTS[0]]["prompt"] = "丁寧に答えてください: {{ question }}"
+    config["variants"][VARIANTS[0]]["params"]["temperature"] = 0.2
+    path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    ws = Workspace.open(team.root, str(team.store.engine.url.render_as_string(False)))
+    try:
+        ws.run(variants=[VARIANTS[0]])
+    finally:
+        ws.close()
+    editor = signed_in(team.app, team.editor_token)
+    page = editor.get(f"/team/variants/{VARIANTS[0]}").text
+    assert page.count('<section class="version"') == 2
+    assert "<ins>丁寧に答えてください: </ins>" in page
+    assert "temperature" in re.findall(r"<ins>(.*?)</ins>", page, re.S)[-1] or any(
+        "temperature" in i for i in re.findall(r"<ins>(.*?)</ins>", page, re.S)
+    )

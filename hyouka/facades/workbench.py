@@ -147,11 +147,7 @@ class Workbench:
         return rows
 
     def variants_of(self, run: RunInfo) -> builtins.list[VariantRef]:
-        from hyouka.analysis.data import variants_in_run
-
-        return [
-            VariantRef(v.id, v.name, v.version) for v in variants_in_run(self.scope.store, run.id)
-        ]
+        return [VariantRef(i, n, v) for i, n, v in Q.run_variants(self.scope.store, run.id)]
 
     def errors(self, run: RunInfo) -> builtins.list[ErrorCause]:
         """``hyouka show``'s error causes (counts and one example each)."""
@@ -218,9 +214,12 @@ class Workbench:
         ids = [v.id for v in self.variants_of(run)]
         f = f.normalised()
         index = self.indexes.get(run) if f.active else self.indexes.ready(run)
-        if index is None:
-            self.indexes.warm(run)
         return grid_page(self.scope.store, run.id, ids, f, index, diffs)
+
+    def warm(self, run: RunInfo) -> None:
+        """Start building the run's filter index in the background (the web app calls it
+        once the run's first page is rendered, so the two do not compete)."""
+        self.indexes.warm(run)
 
     def case(self, run: RunInfo, case_key: str) -> CaseRow:
         ids = [v.id for v in self.variants_of(run)]

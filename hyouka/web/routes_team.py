@@ -75,7 +75,7 @@ def run_page(
     f = _filter(check, show, q, page, size)
     grid = bench.grid(run, f, diffs=diff)
     variants = bench.variants_of(run)
-    return render(
+    shown = render(
         request,
         "team/run.html",
         run=run,
@@ -86,6 +86,8 @@ def run_page(
         diffs=diff,
         query=_query,
     )
+    bench.warm(run)  # the filters' index, built after this page (not competing with it)
+    return shown
 
 
 @router.get("/runs/{ref}/summary.json")

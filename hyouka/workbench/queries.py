@@ -210,6 +210,21 @@ def run_variant_names(store: Store, run_ids: Sequence[int]) -> dict[int, list[st
     return out
 
 
+def run_variants(store: Store, run_id: int) -> list[tuple[int, str, str]]:
+    """The run's variants (id, name, version), oldest first: the order of ``hyouka.analysis``
+    (``variants_in_run``), without importing it (numpy and scipy: seconds on a cold server)."""
+    from hyouka.store.schema import run_variants as rv
+
+    query = (
+        select(variants.c.id, variants.c.name, variants.c.version)
+        .join(rv, rv.c.variant_id == variants.c.id)
+        .where(rv.c.run_id == run_id)
+        .order_by(variants.c.id)
+    )
+    with reading(store) as conn:
+        return [(int(i), str(n), str(v)) for i, n, v in conn.execute(query)]
+
+
 def variant_rows(store: Store, project: str, name: str) -> list[dict[str, Any]]:
     """Every stored version of variant ``name``, oldest first, with its sample count."""
     count = (
