@@ -77,9 +77,12 @@ def build_index(store: Store, run: RunInfo) -> RunIndex:
             said = output or ""
             outputs[case_id].add(said)
             per_variant_outputs[(case_id, variant_id)].add(said)
-        newest: dict[tuple[int, str, str, int], tuple[int, int, bool]] = {}
-        for sample_id, case_id, variant_id, check, metric, repeat, passed in conn.execute(
+        # the newest row per (sample, check, metric, repeat) counts (a rescore adds rows):
+        # kept by score id here rather than sorted by the database (a sort of every row)
+        newest: dict[tuple[int, str, str, int], tuple[int, int, int, bool]] = {}
+        for score_id, sample_id, case_id, variant_id, check, metric, repeat, passed in conn.execute(
             select(
+                scores.c.id,
                 scores.c.sample_id,
                 samples.c.case_id,
                 samples.c.variant_id,
@@ -90,9 +93,11 @@ def build_index(store: Store, run: RunInfo) -> RunIndex:
             )
             .join(samples, samples.c.id == scores.c.sample_id)
             .where(app, scores.c.passed.is_not(None))
-            .order_by(scores.c.id)
         ):
-            newest[(sample_id, check, metric, repeat)] = (case_id, variant_id, bool(passed))
+            key = (sample_id, check, metric, repeat)
+            kept = newest.get(key)
+            if kept is None or kept[0] < score_id:
+                newest[key] = (score_id, case_id, variant_id, bool(passed))
         contents = {
             int(i): (str(k), c)
             for i, k, c in conn.execute(
@@ -103,7 +108,7 @@ def build_index(store: Store, run: RunInfo) -> RunIndex:
         }
     failing: dict[str, set[int]] = defaultdict(set)
     verdicts: dict[tuple[int, int, str], list[bool]] = defaultdict(list)
-    for (_sid, check, metric, _repeat), (case_id, variant_id, passed) in newest.items():
+    for (_sid, check, metric, _repeat), (_id, case_id, variant_id, passed) in newest.items():
         if not passed:
             failing[check].add(case_id)
             if metric != check:
@@ -124,8 +129,8 @@ def build_index(store: Store, run: RunInfo) -> RunIndex:
             gap[case_id] = max(gap.get(case_id, 0.0), max(means) - min(means))
     text: dict[int, str] = {}
     for case_id in case_set:
-        key, content = contents.get(case_id, ("", {}))
-        parts = [key, _content_text(content), *outputs.get(case_id, ())]
+        case_key, content = contents.get(case_id, ("", {}))
+        parts = [case_key, _content_text(content), *outputs.get(case_id, ())]
         text[case_id] = "\n".join(parts).casefold()
     checks = sorted({check for (_s, check, _m, _r) in newest})
     index = RunIndex(
