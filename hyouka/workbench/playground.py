@@ -250,17 +250,15 @@ class Jobs:
         return job
 
     def _run(self, job: Job, root: Path, store: Any, samples: int | None) -> None:
-        from hyouka.api import Workspace
+        # what Workspace.arun does (hyouka.api imports the facades, which import this module)
+        from hyouka.runner.run import Runner, RunOptions
 
         def seen(p: Any) -> None:
             job.total, job.done, job.errors = p.total, p.done + p.skipped, p.errors
 
         try:
-            ws = Workspace(load_config(root), store)
-            options: dict[str, Any] = {"variants": job.variants, "resume": None}
-            if samples:
-                options["samples"] = samples
-            result = asyncio.run(ws.arun(seen, **options))
+            options = RunOptions(variants=job.variants, resume=None, samples=samples)
+            result = asyncio.run(Runner(load_config(root), store, options, seen).execute())
             job.run = result.run.uid
             job.status = "finished"
         except Exception as exc:
