@@ -29,9 +29,10 @@ from hyouka.workbench.playground import Jobs
 if TYPE_CHECKING:
     from hyouka.analysis import CompareResult, MetricComparison, PairComparison
 
-# A summary (show + compare over the whole run) is kept this long per run: the grid's pages
-# and filters are recomputed per request, the run's statistics once.
+# A summary (show + compare over the whole run: seconds on a large run) is kept this long per
+# run: a minute while the run is running, ten once it is finished (a rescore shows within).
 SUMMARY_TTL = 60.0
+SUMMARY_TTL_FINISHED = 600.0
 
 
 @dataclass(frozen=True)
@@ -116,9 +117,10 @@ class Workbench:
 
     def _cached(self, key: Any, make: Any) -> Any:
         now = time.monotonic()
+        ttl = SUMMARY_TTL_FINISHED if "finished" in key else SUMMARY_TTL
         with self._lock:
             found = self._cache.get(key)
-        if found is not None and now - found[0] < SUMMARY_TTL:
+        if found is not None and now - found[0] < ttl:
             return found[1]
         value = make()
         with self._lock:
