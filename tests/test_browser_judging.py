@@ -133,7 +133,7 @@ def test_sign_in_then_vote_by_mouse_and_by_keys(
     context, page, watch = _new_page(chromium, viewport={"width": 1100, "height": 900})
     page.goto(f"{server.url}/signin/{e.people[0][1]}")
     assert page.url == f"{server.url}/"
-    assert page.locator("h1").inner_text() == "評価一覧"
+    assert page.locator("h1").inner_text() == "キャンペーン一覧"
     page.click(f'a[href="/c/{e.campaign.id}"]')
     page.wait_for_selector("#judge-form")
     _assert_inert(page, watch)

@@ -148,8 +148,8 @@ def test_language_switch_sets_a_cookie_and_only_returns_locally(
     response = client.get("/lang/en", params={"next": target}, follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"] == landing
     assert "hyouka_lang=en" in response.headers["set-cookie"]
-    assert "Evaluations" in client.get("/").text
+    assert "Campaigns" in client.get("/").text
     client.get("/lang/ja", follow_redirects=False)
-    assert "評価一覧" in client.get("/").text
+    assert "キャンペーン一覧" in client.get("/").text
     ignored = client.get("/lang/fr", follow_redirects=False)
     assert "set-cookie" not in ignored.headers

@@ -253,7 +253,7 @@ def test_finished_and_closed_campaigns_say_so(db_url: str, tmp_path: Path) -> No
         assert "There is nothing more for you" in done and "you judged 1 items" in done
         humans.set_campaign_status(e.store, e.project, e.campaign.id, "closed")
         other = signed_in(e.app, e.people[1][1], headers={"accept-language": "en"})
-        assert "This evaluation is closed" in other.get(f"/c/{e.campaign.id}").text
+        assert "This campaign is closed" in other.get(f"/c/{e.campaign.id}").text
         assert "nothing to judge right now" in other.get("/").text
         assert other.get("/c/99999").status_code == 404
 
@@ -266,7 +266,10 @@ def test_a_campaign_for_another_group_is_neither_listed_nor_served(env: Env) -> 
     home = operator.get("/").text
     assert f'href="/c/{env.campaign.id}"' in home and f'href="/c/{research.id}"' not in home
     refused = operator.get(f"/c/{research.id}")
-    assert refused.status_code == 403 and "この評価は別のグループの方が対象です" in refused.text
+    assert (
+        refused.status_code == 403
+        and "このキャンペーンは別のグループの方が対象です" in refused.text
+    )
     with env.store.engine.connect() as conn:
         handed_out = conn.execute(
             select(assignments.c.id).where(assignments.c.campaign_id == research.id)

@@ -95,11 +95,18 @@ def annotators_group() -> None:
 @click.argument("name")
 @click.option("--group", "-g", default="", help="Their group, e.g. operators, pdm, research.")
 @click.option("--admin", is_flag=True, help="May see the dashboard and create campaigns.")
-def annotators_add(project_dir: Path, base_url: str, name: str, group: str, admin: bool) -> None:
+@click.option(
+    "--editor",
+    is_flag=True,
+    help="May use the team's workbench (/team/: outputs, compare), not the admin pages.",
+)
+def annotators_add(
+    project_dir: Path, base_url: str, name: str, group: str, admin: bool, editor: bool
+) -> None:
     """Add a person and print their personal sign-in link (shown once)."""
     ws = open_workspace(project_dir)
-    person, token = ws.people.add(name, group, admin)
-    role = say("people.role.admin" if person.is_admin else "people.role.annotator")
+    person, token = ws.people.add(name, group, admin, "editor" if editor and not admin else None)
+    role = say_word("people.role", person.role)
     console.print(say("people.added", name=person.name, role=role, group=person.group))
     click.echo(ws.people.signin_link(base_url, token))
 

@@ -13,6 +13,7 @@ the typed config (``human.overlap``, ``human.rubric``, ``seed``, …).
 - :mod:`hyouka.facades.imports`: outputs produced elsewhere (``hyouka import``).
 - :mod:`hyouka.facades.traces`: production traces received over OpenTelemetry.
 - :mod:`hyouka.facades.experiments`: live experiments and the widget's keys.
+- :mod:`hyouka.facades.workbench`: runs, the case grid, compare, versions (``/team/``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from hyouka.facades.imports import Imports
     from hyouka.facades.loop import Feedback, Reports
     from hyouka.facades.traces import Traces
+    from hyouka.facades.workbench import Workbench
 
 __all__ = ["Front", "Scope"]
 
@@ -97,3 +99,10 @@ class Front:
         from hyouka.facades.experiments import WidgetKeys
 
         return WidgetKeys(self.scope)
+
+    @functools.cached_property
+    def workbench(self) -> Workbench:
+        """The team's workbench: runs, the case grid, two variants compared, versions."""
+        from hyouka.facades.workbench import Workbench
+
+        return Workbench(self.scope)

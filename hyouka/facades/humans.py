@@ -145,9 +145,12 @@ class People:
     def __init__(self, scope: Scope) -> None:
         self.scope = scope
 
-    def add(self, name: str, group: str = "", admin: bool = False) -> tuple[humans.Annotator, str]:
-        """The new person and their sign-in token (shown once)."""
-        return humans.add_annotator(self.scope.store, self.scope.name, name, group, admin)
+    def add(
+        self, name: str, group: str = "", admin: bool = False, role: str | None = None
+    ) -> tuple[humans.Annotator, str]:
+        """The new person and their sign-in token (shown once). ``role``: annotator, admin
+        or editor (the team's workbench without the campaign admin pages)."""
+        return humans.add_annotator(self.scope.store, self.scope.name, name, group, admin, role)
 
     def list(self) -> builtins.list[humans.Annotator]:
         return humans.list_annotators(self.scope.store, self.scope.name)

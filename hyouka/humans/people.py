@@ -20,7 +20,9 @@ from hyouka.store.schema import annotators, web_sessions
 from hyouka.store.store import Store
 from hyouka.store.tx import hash_secret, inserted_id, new_secret, reading, write_tx
 
-ROLES = ("annotator", "admin")
+ROLES = ("annotator", "admin", "editor")
+# Who sees variant identities (the team's workbench under /team/): admins and editors.
+TEAM_ROLES = ("admin", "editor")
 
 
 class HumanEvalError(HyoukaError):
@@ -47,6 +49,11 @@ class Annotator:
     def is_admin(self) -> bool:
         return self.role == "admin"
 
+    @property
+    def is_team(self) -> bool:
+        """May open the team's workbench (/team/) and see which variant wrote what."""
+        return self.role in TEAM_ROLES
+
 
 def annotator_from_row(row: Mapping[Any, Any]) -> Annotator:
     return Annotator(
@@ -66,9 +73,16 @@ def signin_link(base_url: str, token: str) -> str:
 
 
 def add_annotator(
-    store: Store, project: str, name: str, group: str = "", admin: bool = False
+    store: Store,
+    project: str,
+    name: str,
+    group: str = "",
+    admin: bool = False,
+    role: str | None = None,
 ) -> tuple[Annotator, str]:
-    """Create a person; return them and their sign-in token (shown once, stored hashed)."""
+    """Create a person; return them and their sign-in token (shown once, stored hashed).
+
+    ``role``: one of :data:`ROLES` (default: ``admin`` when ``admin``, else ``annotator``)."""
     name = name.strip()
     if not name:
         raise HumanEvalError("an annotator needs a name", "error.name_required")
@@ -76,7 +90,11 @@ def add_annotator(
     if problem:
         raise HumanEvalError(problem, "error.bad_name")
     token = new_secret()
-    role = "admin" if admin else "annotator"
+    role = role or ("admin" if admin else "annotator")
+    if role not in ROLES:
+        raise HumanEvalError(
+            f"unknown role '{role}'; choose one of: {', '.join(ROLES)}", "error.bad_role"
+        )
     try:
         with write_tx(store) as conn:
             new_id = inserted_id(

@@ -56,6 +56,25 @@ class GachaData:
     within_sd: tuple[float | None, ...]  # per variant: the typical sample-to-sample spread
 
 
+@dataclass(frozen=True)
+class Example:
+    """One case behind a difference: its input and both sides' first output."""
+
+    case: str
+    inputs: tuple[tuple[str, str], ...]
+    a: str
+    b: str
+    diff: float
+
+
+@dataclass(frozen=True)
+class Examples:
+    a: str
+    b: str
+    metric: str
+    cases: tuple[Example, ...]
+
+
 @dataclass
 class ReportData:
     project: str
@@ -75,6 +94,7 @@ class ReportData:
     loop: LoopSpeed | None = None
     pending: list[ComplaintGroup] = field(default_factory=list)
     triggered: dict[str, list[Triggered]] = field(default_factory=dict)
+    examples: list[Examples] = field(default_factory=list)
     # section -> why it is empty: a message key of hyouka.report.i18n, or an error's text
     notes: dict[str, str] = field(default_factory=dict)
     # live experiments (hyouka.experiments.analysis.ExperimentReport), given by the caller
@@ -204,6 +224,63 @@ def _compare(store: Store, report: ReportData, data: ScoreData) -> CompareResult
     return compare_variants(store, report.run, base, others, metrics=labels)
 
 
+EXAMPLES_PER_METRIC = 3
+
+
+def _examples(store: Store, report: ReportData) -> list[Examples]:
+    """For each compared metric with a difference, the cases that drive it (the largest
+    per-case B − A in the direction of the estimate) with both sides' first output."""
+    from hyouka.workbench import queries as Q
+    from hyouka.workbench.grid import build_rows
+
+    assert report.compare is not None
+    by_label = {v.label: v for v in report.variants} | {v.name: v for v in report.variants}
+    out: list[Examples] = []
+    for pair in report.compare.comparisons:
+        a, b = by_label.get(pair.a), by_label.get(pair.b)
+        if a is None or b is None:
+            continue
+        for m in pair.metrics:
+            if m.identical or m.difference.estimate == 0:
+                continue
+            sign = 1.0 if m.difference.estimate > 0 else -1.0
+            means = {
+                (c, v): x
+                for c, v, x in Q.metric_case_means(store, report.run.id, [a.id, b.id], m.metric)
+            }
+            diffs = {
+                c: means[(c, b.id)] - means[(c, a.id)]
+                for (c, v) in means
+                if v == a.id and (c, b.id) in means
+            }
+            driving = sorted(
+                (c for c, d in diffs.items() if d * sign > 0), key=lambda c: -diffs[c] * sign
+            )
+            chosen = driving[:EXAMPLES_PER_METRIC]
+            rows = build_rows(store, report.run.id, [a.id, b.id], chosen, diff_chars=-1)
+            cases_out = []
+            for row in rows:
+                first_a, first_b = row.cells[a.id].first, row.cells[b.id].first
+                cases_out.append(
+                    Example(
+                        row.key,
+                        tuple(row.inputs),
+                        _text(first_a),
+                        _text(first_b),
+                        diffs[row.case_id],
+                    )
+                )
+            if cases_out:
+                out.append(Examples(pair.a, pair.b, m.metric, tuple(cases_out)))
+    return out
+
+
+def _text(sample: Any) -> str:
+    if sample is None:
+        return ""
+    return str(sample.output if sample.status == "ok" else (sample.error or sample.status))
+
+
 def judged_run(store: Store, project: str, run: RunInfo) -> RunInfo:
     """``run`` when people or judges judged it; else the newest earlier run they judged.
 
@@ -278,6 +355,8 @@ def gather(
     s = Settings(seed=info.seed)
     report.metrics = metric_rows(data, variants, s)
     report.compare = _section(report, "forest", lambda: _compare(store, report, data))
+    if report.compare is not None:
+        report.examples = _section(report, "examples", lambda: _examples(store, report)) or []
     report.gacha = _section(
         report, "gacha", lambda: gacha_data(store, data, variants, gacha_metric)
     )
@@ -288,4 +367,4 @@ def gather(
     return report
 
 
-__all__ = ["GachaData", "MetricRow", "ReportData", "gather"]
+__all__ = ["Example", "Examples", "GachaData", "MetricRow", "ReportData", "gather"]

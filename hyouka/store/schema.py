@@ -154,6 +154,8 @@ samples = Table(
     _created(),
     UniqueConstraint("run_id", "variant_id", "case_id", "sample_index", "target"),
     Index("ix_samples_cache_key_status", "cache_key", "status"),
+    # 0008: the team's run page reads one page of cases at a time (hyouka/workbench)
+    Index("ix_samples_run_case", "run_id", "case_id"),
 )
 
 sample_payloads = Table(

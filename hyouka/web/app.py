@@ -39,6 +39,7 @@ from hyouka.web import (
     routes_judge,
     routes_loop,
     routes_otlp,
+    routes_team,
 )
 from hyouka.web.context import (
     BadRequest,
@@ -104,7 +105,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     for module in (
         routes_auth, routes_judge, routes_admin, routes_api, routes_loop, routes_otlp,
-        routes_experiments,
+        routes_experiments, routes_team,
     ):  # fmt: skip
         app.include_router(module.router)
     _add_meta_routes(app)

@@ -66,6 +66,12 @@ class ProgressCache:
             self._data[campaign.id] = (now, fresh)
         return fresh
 
+    def forget(self, campaign_id: int) -> None:
+        """Drop a campaign's cached progress (this process just recorded a judgment in it:
+        the next screen must count it, or "you: 3 · everyone: 2" contradicts itself)."""
+        with self._lock:
+            self._data.pop(campaign_id, None)
+
 
 # A database closer than this (a trivial query's median round trip) is queried on the event loop.
 INLINE_MAX_ROUND_TRIP_MS = 0.5
@@ -130,6 +136,9 @@ def make_env() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    from hyouka.workbench.text import reveal
+
+    env.filters["reveal"] = reveal  # output text with its invisible characters shown (/team/)
     return env
 
 
@@ -191,6 +200,13 @@ async def viewer(request: Request) -> Viewer:
 async def admin(who: Viewer = Depends(viewer)) -> Viewer:  # noqa: B008 - FastAPI's idiom
     if not who.annotator.is_admin:
         raise Forbidden()
+    return who
+
+
+async def team(who: Viewer = Depends(viewer)) -> Viewer:  # noqa: B008 - FastAPI's idiom
+    """Admins and editors: the people who may see which variant wrote what (/team/)."""
+    if not who.annotator.is_team:
+        raise Forbidden("error.team_only")
     return who
 
 

@@ -295,7 +295,7 @@ def add_person(
     check_csrf(who, csrf)
     ctx = web(request)
     try:
-        person, token = ctx.front.people.add(name, group, role == "admin")
+        person, token = ctx.front.people.add(name, group, role == "admin", role or None)
     except HumanEvalError as exc:
         return render(request, "message.html", 400, title="error.title", body=exc.code)
     base = ctx.settings.public_url or str(request.base_url)

@@ -115,6 +115,10 @@ def _judge_page(
     values = posted or (screen_values(previous, view.sides) if previous else _empty_values())
     t = translator(request)
     mine, last = my_standing(ctx.store, campaign.id, who.id)
+    progress = ctx.progress.get(ctx.store, campaign)
+    # Another server process may have recorded this person's last vote after the cached
+    # figure was taken: everyone's count is never shown below the person's own.
+    everyone = max(progress.judged, mine)
     return render(
         request,
         "judge.html",
@@ -126,7 +130,8 @@ def _judge_page(
         editing=previous is not None,
         error=t(error) if error else None,
         form_key=form_key or secrets.token_urlsafe(16),
-        progress=ctx.progress.get(ctx.store, campaign),
+        progress=progress,
+        everyone=everyone,
         mine=mine,
         previous=None if previous else last,
         js_messages=t.with_prefix("js."),
@@ -237,6 +242,7 @@ def _submit(request: Request, public_id: str, who: Viewer, data: JudgmentInput) 
         return _judge_page(
             request, campaign, assignment, who, exc.code, posted, data.idempotency_key
         )
+    ctx.progress.forget(campaign.id)
     return RedirectResponse(f"/c/{campaign.id}", status_code=303)
 
 

@@ -12,6 +12,13 @@
   var hasRight = !!document.getElementById("out-right");
   var sending = false;
 
+  // A phone has no H key and too little width for the desktop hint: a short one there.
+  var highlightBox = document.getElementById("highlight");
+  if (highlightBox && window.matchMedia && window.matchMedia("(max-width: 760px)").matches) {
+    var short = highlightBox.getAttribute("data-touch-placeholder");
+    if (short) highlightBox.setAttribute("placeholder", short);
+  }
+
   function msg(key, values) {
     var text = messages[key] || key;
     Object.keys(values || {}).forEach(function (k) { text = text.split("{" + k + "}").join(values[k]); });
@@ -47,7 +54,11 @@
       event.preventDefault();
       held = winner;
       var note = document.getElementById("vote-note");
-      if (note) { note.textContent = msg("js.contradiction"); note.hidden = false; }
+      if (note) {
+        note.textContent = msg("js.contradiction"); note.hidden = false;
+        // the note sits with the verdict buttons (kept in view); make sure it is seen
+        if (note.scrollIntoView) note.scrollIntoView({ block: "nearest" });
+      }
       return;
     }
     sending = true;

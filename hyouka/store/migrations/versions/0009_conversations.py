@@ -8,7 +8,7 @@ person's complaint or "never say this" mark points at. Two new tables, no change
 ones (hyouka/store/schema_convo.py).
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
