@@ -153,3 +153,31 @@ def test_a_run_option_out_of_bounds_is_an_error_not_the_configs_value(
     assert len(ws.runs()) == before  # nothing ran
     result = CliRunner().invoke(cli, ["run", "-p", str(ws.project.root), "--samples", "0"])
     assert result.exit_code == 2 and "0" in result.output  # the CLI refuses it itself
+
+
+def test_the_web_routes_call_hyouka_humans_only_through_the_front_door() -> None:
+    """The judging screens, the admin pages and the JSON API take their data from the
+    Workspace's facades (``ctx.front``): from ``hyouka.humans`` they import types, errors and
+    the sign-in/session checks of the web layer only, never a reading or writing function."""
+    import ast
+
+    allowed = {
+        # types and errors
+        "Annotator", "ApiKey", "Assignment", "Campaign", "Feedback", "HumanEvalError",
+        "JudgmentInput", "ItemCache", "CampaignProgress",
+        # the web layer's own sign-in and session checks (hyouka/web/context.py, security.py)
+        "annotator_by_token", "api_key_by_secret", "record_signin_failure", "session_annotator",
+        "signin_blocked", "SigninLimit", "campaign_progress", "start_session", "end_session",
+        # constants (form bounds, column names)
+        "JUDGMENT_COLUMNS", "MAX_OVERLAP", "MIN_OVERLAP", "MODES",
+    }  # fmt: skip
+    web = Path(__file__).parents[1] / "hyouka" / "web"
+    used: dict[str, set[str]] = {}
+    for path in sorted(web.glob("routes_*.py")):
+        tree = ast.parse(path.read_text("utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("hyouka.humans"):
+                used.setdefault(path.name, set()).update(a.name for a in node.names)
+    assert "routes_judge.py" in used and "routes_api.py" in used
+    beyond = {name: sorted(names - allowed) for name, names in used.items() if names - allowed}
+    assert beyond == {}

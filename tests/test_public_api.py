@@ -81,7 +81,7 @@ def test_the_front_doors_surface() -> None:
         "traces",
     }
     facades |= {"experiments", "widget_keys"}
-    facades |= {"workbench"}
+    facades |= {"workbench", "judging"}
     assert public(Front) == facades
     assert public(Workspace) == facades | {
         "open", "name", "close", "run", "arun", "score", "runs", "get_run", "show", "errors",

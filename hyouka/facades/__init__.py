@@ -9,6 +9,7 @@ method takes ``(store, project_name, project)``, and each default is resolved he
 the typed config (``human.overlap``, ``human.rubric``, ``seed``, …).
 
 - :mod:`hyouka.facades.humans`: campaigns, people, API keys, judgments;
+- :mod:`hyouka.facades.judging`: the annotator's screens (next item, submit, skip);
 - :mod:`hyouka.facades.loop`: complaints → checks (feedback), the gate, the report;
 - :mod:`hyouka.facades.imports`: outputs produced elsewhere (``hyouka import``).
 - :mod:`hyouka.facades.traces`: production traces received over OpenTelemetry.
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from hyouka.facades.experiments import Experiments, WidgetKeys
     from hyouka.facades.humans import ApiKeys, Campaigns, Judgments, People
     from hyouka.facades.imports import Imports
+    from hyouka.facades.judging import Judging
     from hyouka.facades.loop import Feedback, Reports
     from hyouka.facades.traces import Traces
     from hyouka.facades.workbench import Workbench
@@ -75,6 +77,12 @@ class Front:
         from hyouka.facades.loop import Reports
 
         return Reports(self.scope)
+
+    @functools.cached_property
+    def judging(self) -> Judging:
+        from hyouka.facades.judging import Judging
+
+        return Judging(self.scope)
 
     @functools.cached_property
     def imports(self) -> Imports:

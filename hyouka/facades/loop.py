@@ -12,7 +12,7 @@ import builtins
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from hyouka import loop
+from hyouka import humans, loop
 from hyouka.errors import HyoukaError
 from hyouka.facades.scope import Scope
 from hyouka.store.store import RunInfo
@@ -26,6 +26,11 @@ class Feedback:
 
     def __init__(self, scope: Scope) -> None:
         self.scope = scope
+
+    def record(self, api_key_id: int, given: humans.Feedback) -> humans.SubmitResult:
+        """Store what an app's user said about one output (``POST /api/feedback``): a
+        production judgment, the loop's input. The same idempotency key stores it once."""
+        return humans.record_feedback(self.scope.store, self.scope.name, api_key_id, given)
 
     def list(self, status: str | None = None) -> builtins.list[loop.Proposal]:
         return loop.list_proposals(self.scope.store, self.scope.name, status)

@@ -20,7 +20,6 @@ from hyouka.humans import (
     Feedback,
     annotator_by_token,
     api_key_by_secret,
-    record_feedback,
     record_signin_failure,
     session_annotator,
     signin_blocked,
@@ -252,7 +251,7 @@ def _feedback(request: Request, body: FeedbackIn, key: ApiKey, idempotency_key: 
     )
     if body.trace_id is not None or body.span_id is not None:
         given = ctx.front.traces.feedback(given, body.trace_id or "", body.span_id)
-    result = record_feedback(ctx.store, ctx.project, key.id, given)
+    result = ctx.front.feedback.record(key.id, given)
     out = FeedbackOut(id=result.judgment_id, duplicate=result.duplicate)
     if result.duplicate:
         return JSONResponse(out.model_dump(), status_code=200)

@@ -13,23 +13,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi import Path as PathParam
 from fastapi.responses import RedirectResponse, Response
 
-from hyouka.humans import (
-    Assignment,
-    Campaign,
-    HumanEvalError,
-    JudgmentInput,
-    assignment_and_campaign,
-    current_judgment,
-    get_campaign,
-    item_view,
-    list_campaigns,
-    my_done,
-    my_standing,
-    next_assignment,
-    screen_values,
-    skip_assignment,
-    submit_judgment,
-)
+from hyouka.humans import Assignment, Campaign, HumanEvalError, JudgmentInput
 from hyouka.web.context import (
     Forbidden,
     RowId,
@@ -55,21 +39,20 @@ async def home(request: Request, who: Viewer = Depends(viewer)) -> Response:  # 
 
 def _home(request: Request, who: Viewer) -> Response:
     ctx = web(request)
+    judging = ctx.front.judging
     rows = [
         {
             "campaign": c,
             "progress": ctx.progress.get(ctx.store, c),
-            "mine": my_done(ctx.store, c.id, who.id),
+            "mine": judging.done(c.id, who.id),
         }
-        for c in list_campaigns(ctx.store, ctx.project, status="open")
-        if c.open_to(who.annotator)
+        for c in judging.open_campaigns(who.annotator)
     ]
     return render(request, "home.html", rows=rows)
 
 
 def _campaign(request: Request, campaign_id: int) -> Campaign:
-    ctx = web(request)
-    return get_campaign(ctx.store, ctx.project, campaign_id)
+    return web(request).front.judging.campaign(campaign_id)
 
 
 @router.get("/c/{campaign_id}")
@@ -86,14 +69,14 @@ def _next_item(request: Request, campaign_id: int, who: Viewer) -> Response:
     campaign = _campaign(request, campaign_id)
     if not campaign.open_to(who.annotator):
         raise Forbidden("error.campaign_not_for_you")
-    assignment = next_assignment(web(request).store, campaign, who.id)
+    assignment = web(request).front.judging.next_item(campaign, who.id)
     if assignment is None:
         return _finished(request, campaign, who)
     return _judge_page(request, campaign, assignment, who)
 
 
 def _finished(request: Request, campaign: Campaign, who: Viewer) -> Response:
-    mine, previous = my_standing(web(request).store, campaign.id, who.id)
+    mine, previous = web(request).front.judging.standing(campaign.id, who.id)
     return render(request, "done.html", campaign=campaign, mine=mine, previous=previous)
 
 
@@ -107,14 +90,14 @@ def _judge_page(
     form_key: str | None = None,
 ) -> Response:
     ctx = web(request)
-    view = item_view(ctx.store, assignment, ctx.cache)
-    # An open assignment has no judgment yet (judging it marks it done): no query needed.
-    previous = None
-    if assignment.status != "open":
-        previous = current_judgment(ctx.store, assignment.item_id, who.id)
-    values = posted or (screen_values(previous, view.sides) if previous else _empty_values())
+    judging = ctx.front.judging
+    view = judging.view(assignment, ctx.cache)
+    previous = judging.previous(assignment, who.id)
+    values = posted or (
+        judging.screen_values(previous, view.sides) if previous else _empty_values()
+    )
     t = translator(request)
-    mine, last = my_standing(ctx.store, campaign.id, who.id)
+    mine, last = judging.standing(campaign.id, who.id)
     progress = ctx.progress.get(ctx.store, campaign)
     # Another server process may have recorded this person's last vote after the cached
     # figure was taken: everyone's count is never shown below the person's own.
@@ -150,8 +133,7 @@ def _empty_values() -> dict[str, Any]:
 
 
 def _mine(request: Request, public_id: str, who: Viewer) -> tuple[Campaign, Assignment]:
-    ctx = web(request)
-    return assignment_and_campaign(ctx.store, ctx.project, public_id, who.id)
+    return web(request).front.judging.mine(public_id, who.id)
 
 
 @router.get("/a/{public_id}")
@@ -218,13 +200,9 @@ async def submit(
 def _submit(request: Request, public_id: str, who: Viewer, data: JudgmentInput) -> Response:
     campaign, assignment = _mine(request, public_id, who)
     ctx = web(request)
-    view = item_view(ctx.store, assignment, ctx.cache)
-    if data.mark_turn is not None:
-        from hyouka.convo.judging import with_marked_text
-
-        data = with_marked_text(view, data)
+    view = ctx.front.judging.view(assignment, ctx.cache)
     try:
-        submit_judgment(ctx.store, campaign, public_id, who.id, data, view.sides)
+        ctx.front.judging.submit(campaign, public_id, who.id, data, view)
     except HumanEvalError as exc:
         posted = {
             "winner": data.winner,
@@ -259,5 +237,5 @@ async def skip(
 
 def _skip(request: Request, public_id: str, who: Viewer) -> Response:
     campaign, _assignment = _mine(request, public_id, who)
-    skip_assignment(web(request).store, public_id, who.id)
+    web(request).front.judging.skip(public_id, who.id)
     return RedirectResponse(f"/c/{campaign.id}", status_code=303)
