@@ -14,7 +14,7 @@ runs, one after the other and in the same session:
 For every run: wall seconds, CPU milliseconds per call (user + sys of the process, from
 ``wait4``; for hyouka, ``run`` and ``show`` together), wall ÷ the same round's floor, the seconds
 from the process start to the fake server's first model call, and peak RSS. Rounds alternate
-the rows (floor, A, B, floor, A, B, …) so the machine's load hits all of them alike; the last
+the rows (floor, A, B, floor, B, A, …) so the machine's load hits all of them alike; the last
 table gives the medians.
 
     python benchmarks/cli_overhead.py [--n 5000] [--rounds 3] [--code base=/tmp/base --code new=.]
@@ -203,7 +203,8 @@ def main() -> None:
                 floor["ratio"] = 1.0
                 rows["floor"].append(floor)
                 _print(i + 1, "floor", floor, calls_n)
-                for label, code in codes:
+                # Every other round in reverse order: no checkout always runs right after the floor.
+                for label, code in codes if i % 2 == 0 else codes[::-1]:
                     r = run_hyouka(tmp, base, proj, args.conc, code)
                     r["ratio"] = r["wall"] / floor["wall"]
                     rows[label].append(r)
