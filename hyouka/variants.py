@@ -54,6 +54,9 @@ class VariantSpec:
     family: str | None = None
     identity: dict[str, Any] = field(default_factory=dict)
     _compiled: list[tuple[str, jinja2.Template]] = field(default_factory=list, repr=False)
+    # per message: the template as text and variable names when it is only ``{{ name }}``
+    # substitutions (see _plain_parts), else None
+    _plain: list[list[tuple[bool, str]] | None] = field(default_factory=list, repr=False)
 
     @property
     def version(self) -> str:
@@ -94,11 +97,26 @@ class VariantSpec:
             )
         return self._render_all(self._compiled, values, case)
 
+    def _plain_by_template(self) -> dict[int, list[tuple[bool, str]]]:
+        """The plain-text parts of each compiled template that has them (see _plain_parts)."""
+        return {
+            id(template): parts
+            for (_, template), parts in zip(self._compiled, self._plain, strict=False)
+            if parts is not None
+        }
+
     def _render_all(
         self, compiled: list[tuple[str, jinja2.Template]], values: dict[str, Any], case: Case
     ) -> tuple[Message, ...]:
         out = []
+        plain = self._plain_by_template()
         for role, template in compiled:
+            parts = plain.get(id(template))
+            if parts is not None:
+                text = _render_plain(parts, values)
+                if text is not None:
+                    out.append(Message(role, text))
+                    continue
             try:
                 out.append(Message(role, template.render(values)))
             except jinja2.UndefinedError as exc:
@@ -132,6 +150,48 @@ def _read_text(
 
 def _dotted(loc: tuple[str | int, ...]) -> str:
     return ".".join(str(p) for p in loc)
+
+
+def _plain_parts(text: str) -> list[tuple[bool, str]] | None:
+    """A template that is only text and ``{{ name }}`` outputs, as (is_name, text or name)
+    parts; None for any other template (filters, tags, expressions…).
+
+    Jinja renders such a template as the text with ``str(value)`` for each name found in the
+    variables (autoescape off, no finalize; the sandbox only guards attribute access and
+    calls), so :func:`_render_plain` gives the same text without a render context per call.
+    """
+    from jinja2 import nodes
+
+    try:
+        tree = _ENV.parse(text)
+    except jinja2.TemplateSyntaxError:
+        return None
+    parts: list[tuple[bool, str]] = []
+    for node in tree.body:
+        if not isinstance(node, nodes.Output):
+            return None
+        for child in node.nodes:
+            if isinstance(child, nodes.TemplateData):
+                parts.append((False, child.data))
+            elif isinstance(child, nodes.Name) and child.ctx == "load":
+                parts.append((True, child.name))
+            else:
+                return None
+    return parts
+
+
+def _render_plain(parts: list[tuple[bool, str]], values: dict[str, Any]) -> str | None:
+    """The text of a plain template; None when a name is not in ``values`` (then Jinja
+    renders it: a global, or the undefined-variable error)."""
+    out = []
+    for is_name, text in parts:
+        if is_name:
+            if text not in values:
+                return None
+            out.append(str(values[text]))
+        else:
+            out.append(text)
+    return "".join(out)
 
 
 def _compile(text: str, project: Project, loc: tuple[str | int, ...]) -> jinja2.Template:
@@ -220,6 +280,7 @@ def resolve_variant(project: Project, name: str, config: VariantConfig) -> Varia
         (role, _compile(text, project, loc))
         for (role, text), (loc, _) in zip(messages, sources, strict=True)
     ]
+    spec._plain = [_plain_parts(text) for _, text in messages]
     return spec
 
 

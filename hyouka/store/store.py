@@ -36,6 +36,7 @@ from hyouka.bounds import as_db_id
 from hyouka.datasets import Dataset
 from hyouka.errors import NotFoundError
 from hyouka.store import db
+from hyouka.store.sample_batches import SqliteSampleBatch
 from hyouka.store.schema import (
     cases,
     dataset_cases,
@@ -169,6 +170,9 @@ class Store:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._raw: SqliteSampleBatch | None = (
+            SqliteSampleBatch(engine.dialect) if engine.dialect.name == "sqlite" else None
+        )
 
     @classmethod
     def open(cls, url: str, auto_upgrade: bool | None = None) -> Store:
@@ -521,6 +525,8 @@ class Store:
         return ids
 
     def _insert_samples(self, conn: Any, records: Sequence[SampleRecord]) -> list[int]:
+        if self._raw is not None:  # SQLite: straight to the driver (store/sample_batches.py)
+            return self._raw.insert_samples(conn, [rec.row for rec in records])
         result = conn.execute(
             insert(samples).returning(samples.c.id, sort_by_parameter_order=True),
             [rec.row for rec in records],
@@ -536,7 +542,10 @@ class Store:
             if sid and (rec.request is not None or rec.response is not None)
         ]
         if payloads:
-            conn.execute(insert(sample_payloads), payloads)
+            if self._raw is not None:
+                self._raw.insert_payloads(conn, payloads)
+            else:
+                conn.execute(insert(sample_payloads), payloads)
         conversations = [
             {**rec.conversation, "sample_id": sid}
             for rec, sid in zip(records, ids, strict=True)
@@ -551,7 +560,10 @@ class Store:
             for s in rec.scores
         ]
         if score_rows:
-            conn.execute(insert(scores), score_rows)
+            if self._raw is not None:
+                self._raw.insert_scores(conn, score_rows)
+            else:
+                conn.execute(insert(scores), score_rows)
 
     def write_scores(self, rows: Sequence[Mapping[str, Any]]) -> int:
         """Insert score rows; rows whose key already exists are skipped (never overwritten)."""

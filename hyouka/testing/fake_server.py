@@ -196,6 +196,9 @@ class _State:
             "latency_s": self.latency,
             "since_reset_s": round(time.monotonic() - self.t0, 6),
             "active_window_s": round(max(0.0, self.last_end - self.first_call), 6),
+            # time.monotonic() of the first model call since reset (0: none yet); the clock is
+            # system-wide, so a client process can tell how long it took to make its first call
+            "first_call_monotonic": self.first_call,
         }
         if with_prompts:
             out["prompts"] = dict(self.prompts)
