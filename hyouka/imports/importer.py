@@ -25,6 +25,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import secrets
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -679,14 +680,26 @@ def _fewer_collections() -> Iterator[None]:
     of them, each young collection walking the chunk in hand and the older ones the whole heap
     (~10% of the import's CPU, measured in benchmarks/import_speed.py). The objects alive
     before the import are frozen out of the collections; both are restored at the end."""
-    before = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 20)
+    with _GC_GUARD:  # imports in several threads: the first sets, the last restores
+        if not _GC_STATE:
+            _GC_STATE.append(gc.get_threshold())
+            gc.freeze()
+            gc.set_threshold(50_000, 20, 20)
+        _GC_STATE.append(None)
     try:
         yield
     finally:
-        gc.set_threshold(*before)
-        gc.unfreeze()
+        with _GC_GUARD:
+            _GC_STATE.pop()
+            if len(_GC_STATE) == 1:
+                before = _GC_STATE.pop()
+                assert before is not None
+                gc.set_threshold(*before)
+                gc.unfreeze()
+
+
+_GC_GUARD = threading.Lock()
+_GC_STATE: list[tuple[int, ...] | None] = []  # [thresholds before, one None per import]
 
 
 def _parse_one(
